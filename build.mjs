@@ -1,0 +1,66 @@
+// Bundles src/cli.ts into the single executable dist/elemental-agent.js.
+// CJS output on purpose: an ESM bundle of CommonJS dependencies fails at run time
+// ("Dynamic require of ..."), and a CJS file runs when copied alone anywhere.
+import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { builtinModules } from 'node:module';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+
+const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
+
+function git(...args) {
+  try {
+    return execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return '';
+  }
+}
+
+// Commit and date come from git so that two builds of one commit are byte-identical.
+const commit = process.env.AGENT_COMMIT || git('rev-parse', '--short=12', 'HEAD') || 'unknown';
+const date = process.env.AGENT_BUILD_DATE || git('log', '-1', '--format=%cI') || 'unknown';
+const version = process.env.AGENT_VERSION || pkg.version;
+
+const outfile = 'dist/elemental-agent.js';
+
+// Dependencies import some built-ins without the `node:` prefix (require("events")); rewrite
+// them so the bundle's only outside references are `node:` built-ins.
+const nodePrefix = {
+  name: 'node-prefix',
+  setup(b) {
+    const names = builtinModules.filter((m) => !m.startsWith('_') && !m.startsWith('node:'));
+    const filter = new RegExp(`^(${names.map((n) => n.replace(/[/]/g, '\\/')).join('|')})$`);
+    b.onResolve({ filter }, (args) => ({ path: `node:${args.path}`, external: true }));
+  },
+};
+mkdirSync('dist', { recursive: true });
+// The repo's package.json says "type": "module"; this keeps dist/*.js CommonJS when run in place.
+writeFileSync('dist/package.json', '{ "type": "commonjs" }\n');
+
+const result = await build({
+  entryPoints: ['src/cli.ts'],
+  outfile,
+  bundle: true,
+  platform: 'node',
+  target: 'node18',
+  format: 'cjs',
+  minify: true,
+  sourcemap: 'linked',
+  legalComments: 'none',
+  banner: { js: '#!/usr/bin/env node' },
+  define: {
+    __AGENT_VERSION__: JSON.stringify(version),
+    __AGENT_COMMIT__: JSON.stringify(commit),
+    __AGENT_BUILD_DATE__: JSON.stringify(date),
+  },
+  plugins: [nodePrefix],
+  metafile: true,
+  logLevel: 'warning',
+});
+chmodSync(outfile, 0o755);
+writeFileSync('dist/meta.json', JSON.stringify(result.metafile));
+
+if (!process.argv.includes('--quiet')) {
+  const bytes = result.metafile.outputs[outfile].bytes;
+  console.log(`built ${outfile} (${(bytes / 1024).toFixed(1)} KB, version ${version}, commit ${commit})`);
+}

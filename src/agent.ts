@@ -1,0 +1,104 @@
+// Start-up shared by register, install, run and reset (SPEC §8): read config → create work
+// dir (0700) → load and init the plugin → load or create the identity → build the client →
+// current hostname. `reinit` repeats the config-dependent part after registration.
+import { join } from 'node:path';
+import type { GlobalOptions } from './cli';
+import { type AgentConfig, loadConfigFile } from './config';
+import { durationToMs } from './duration';
+import { HostRoot, ensureDir } from './fs';
+import { type Host, SystemHost } from './host';
+import { log, registerSecret, setDebug } from './log';
+import { Identity } from './identity';
+import { ElementalClient } from './api/client';
+import { loadPlugin } from './plugins';
+import type { OsPlugin } from './plugins/types';
+import { sleep, stopSignal } from './signals';
+
+export const PRIVATE_KEY_FILE = 'private.key';
+export const WORK_DIR_MODE = 0o700;
+
+export interface AgentContext {
+  options: GlobalOptions;
+  root: HostRoot;
+  /** The effective config (defaults applied). */
+  config: AgentConfig;
+  host: Host;
+  plugin: OsPlugin;
+  identity: Identity;
+  client: ElementalClient;
+  /** The current hostname of this host (the registered name after registration). */
+  hostname: string;
+  signal: AbortSignal;
+  /** Waits one reconciliation period (with jitter); throws StopRequested on SIGTERM/SIGINT. */
+  wait(): Promise<void>;
+}
+
+/** Up to 10% random extra wait, so a fleet that lost the API does not come back in lockstep. */
+export const JITTER_FRACTION = 0.1;
+
+export function reconciliationWaitMs(config: AgentConfig, random: () => number = Math.random): number {
+  const base = durationToMs(config.agent.reconciliation);
+  return Math.round(base + base * JITTER_FRACTION * random());
+}
+
+export interface StartOptions {
+  host?: Host;
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function startAgent(options: GlobalOptions, start: StartOptions = {}): Promise<AgentContext> {
+  const root = new HostRoot(options.root);
+  const config = await loadConfigFile(root.resolve(options.config), options.config);
+  setDebug(options.debug || config.agent.debug);
+  log.debug(`config loaded from ${options.config}`);
+  const host = start.host ?? new SystemHost(root);
+  const ctx = {
+    options,
+    root,
+    host,
+    signal: stopSignal,
+  } as AgentContext;
+  await applyConfig(ctx, config, start.env);
+  ctx.identity = Identity.load(root.resolve(join(config.agent.workDir, PRIVATE_KEY_FILE))) ?? Identity.generate();
+  ctx.client = buildClient(ctx, start.env);
+  ctx.hostname = await ctx.plugin.getHostname();
+  log.debug(`current hostname: ${ctx.hostname}`);
+  return ctx;
+}
+
+async function applyConfig(ctx: AgentContext, config: AgentConfig, _env?: NodeJS.ProcessEnv): Promise<void> {
+  ctx.config = config;
+  registerSecret(config.registration.token);
+  ctx.wait = () => sleep(reconciliationWaitMs(ctx.config), ctx.signal);
+  ensureDir(ctx.root.resolve(config.agent.workDir), WORK_DIR_MODE);
+  ctx.plugin = await loadPlugin(config.agent.osPlugin, ctx.root);
+  await ctx.plugin.init({
+    workDir: config.agent.workDir,
+    configPath: ctx.options.config,
+    debug: ctx.options.debug || config.agent.debug,
+    root: ctx.root,
+    host: ctx.host,
+  });
+}
+
+function buildClient(ctx: AgentContext, env?: NodeJS.ProcessEnv): ElementalClient {
+  const { registration, agent } = ctx.config;
+  return new ElementalClient({
+    uri: registration.uri,
+    registrationToken: registration.token,
+    caCert: registration.caCert || undefined,
+    useSystemCertPool: agent.useSystemCertPool,
+    insecureSkipTlsVerify: agent.insecureSkipTlsVerify,
+    insecureAllowHttp: agent.insecureAllowHttp,
+    identity: ctx.identity,
+    root: ctx.root,
+    env,
+  });
+}
+
+/** After registration: plugin and client follow the config the server handed out (SPEC §13). */
+export async function reinitAgent(ctx: AgentContext, config: AgentConfig, env?: NodeJS.ProcessEnv): Promise<void> {
+  setDebug(ctx.options.debug || config.agent.debug);
+  await applyConfig(ctx, config, env);
+  ctx.client = buildClient(ctx, env);
+}

@@ -1,0 +1,115 @@
+// Host file access: the one place where --root is applied, the atomic writer (SPEC §11),
+// and directory creation with explicit modes.
+import * as nodeFs from 'node:fs';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+/** Maps host paths (as configured, reported and written into files) to paths on this machine. */
+export class HostRoot {
+  readonly root: string;
+  constructor(root = '/') {
+    this.root = resolve(root);
+  }
+  /** Absolute host paths go under the root; relative ones are relative to the working dir. */
+  resolve(hostPath: string): string {
+    if (!isAbsolute(hostPath) || this.root === '/') return resolve(hostPath);
+    return join(this.root, resolve('/', hostPath));
+  }
+}
+
+/** The subset of node:fs the writer uses, so tests can fail a write half way. */
+export interface WriteOps {
+  openSync: typeof nodeFs.openSync;
+  writeSync: (fd: number, buffer: Uint8Array, offset: number, length: number) => number;
+  fsyncSync: typeof nodeFs.fsyncSync;
+  fchmodSync: typeof nodeFs.fchmodSync;
+  closeSync: typeof nodeFs.closeSync;
+  renameSync: typeof nodeFs.renameSync;
+  unlinkSync: typeof nodeFs.unlinkSync;
+}
+
+const realOps: WriteOps = nodeFs;
+
+/**
+ * Writes a file so that a crash or power loss leaves either the old or the new content:
+ * temp file in the same directory, fsync, rename over the target, fsync the directory.
+ * The mode is set explicitly (fchmod), whatever the umask.
+ */
+export function writeFileAtomic(path: string, data: string | Uint8Array, mode: number, ops: WriteOps = realOps): void {
+  const dir = dirname(path);
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const buffer = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  let fd: number | undefined;
+  try {
+    fd = ops.openSync(tmp, 'wx', mode);
+    ops.fchmodSync(fd, mode);
+    let offset = 0;
+    while (offset < buffer.length) {
+      offset += ops.writeSync(fd, buffer, offset, buffer.length - offset);
+    }
+    ops.fsyncSync(fd);
+    ops.closeSync(fd);
+    fd = undefined;
+    ops.renameSync(tmp, path);
+  } catch (err) {
+    if (fd !== undefined) {
+      try {
+        ops.closeSync(fd);
+      } catch {
+        /* already failing */
+      }
+    }
+    try {
+      ops.unlinkSync(tmp);
+    } catch {
+      /* never created, or already renamed */
+    }
+    throw err;
+  }
+  fsyncDir(dir);
+}
+
+function fsyncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = nodeFs.openSync(dir, 'r');
+    nodeFs.fsyncSync(fd);
+  } catch {
+    // Some filesystems refuse fsync on directories; the rename itself already happened.
+  } finally {
+    if (fd !== undefined) nodeFs.closeSync(fd);
+  }
+}
+
+/** Creates a directory and any missing parents, each with `mode` (set explicitly, not via umask). */
+export function ensureDir(path: string, mode: number): void {
+  const missing: string[] = [];
+  let current = resolve(path);
+  while (!nodeFs.existsSync(current)) {
+    missing.push(current);
+    const parent = dirname(current);
+    if (parent === current) break;
+    current = parent;
+  }
+  for (const dir of missing.reverse()) {
+    try {
+      nodeFs.mkdirSync(dir, { mode });
+      nodeFs.chmodSync(dir, mode);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+  if (!nodeFs.statSync(path).isDirectory()) {
+    throw Object.assign(new Error(`${path} exists and is not a directory`), { code: 'ENOTDIR' });
+  }
+}
+
+export function fileExists(path: string): boolean {
+  try {
+    nodeFs.statSync(path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+}

@@ -1,0 +1,57 @@
+// Reset (SPEC §8): the trigger (from run) and the reset command itself.
+import type { AgentContext } from '../agent';
+import { ApiError } from '../api/client';
+import { errorMessage } from '../errors';
+import { log } from '../log';
+import { StopRequested } from '../signals';
+import { ConditionType, Message, Phase, Reason, condition, failed, ready } from './conditions';
+import { conditionMessage, patch, pluginJson, postAction, reportCondition, reportPhase, retry } from './common';
+
+/** run step 2. Resolves true when the reset was triggered (run then exits 0). */
+export async function triggerReset(ctx: AgentContext): Promise<boolean> {
+  await reportPhase(ctx, Phase.triggeringReset);
+  try {
+    await ctx.plugin.triggerReset();
+  } catch (err) {
+    if (err instanceof StopRequested) throw err;
+    log.error(`triggering reset: ${errorMessage(err)}`);
+    await reportCondition(ctx, failed(ConditionType.resetReady, Reason.resetFailed, `triggering reset: ${conditionMessage(err)}`));
+    return false;
+  }
+  await reportCondition(ctx, condition(ConditionType.resetReady, false, 'Info', Reason.waitingForReset, Message.waitingForReset));
+  log.info('reset triggered; waiting for the host to be prepared and `reset` to be run');
+  return true;
+}
+
+export async function reset(ctx: AgentContext): Promise<void> {
+  await reportPhase(ctx, Phase.resetting);
+  let pluginReset = false;
+  let finalPatchSent = false;
+  await retry(
+    ctx,
+    'resetting',
+    async () => {
+      try {
+        await ctx.client.deleteHost(ctx.hostname);
+      } catch (err) {
+        // The server removes the host once it is reset: if our final PATCH landed but its
+        // answer was lost, the host is gone and the reset is complete.
+        if (finalPatchSent && err instanceof ApiError && err.statusCode === 404) {
+          log.info('the host is already gone from the server: reset complete');
+          return;
+        }
+        throw err;
+      }
+      if (!pluginReset) {
+        const registration = await ctx.client.getRegistration();
+        await ctx.plugin.reset(pluginJson(registration.config?.elemental?.reset));
+        pluginReset = true;
+      }
+      finalPatchSent = true;
+      await patch(ctx, { reset: true, condition: ready(ConditionType.resetReady) });
+    },
+    (err) => reportCondition(ctx, failed(ConditionType.resetReady, Reason.resetFailed, conditionMessage(err))),
+  );
+  log.info('reset complete');
+  await postAction(ctx, ctx.config.agent.postReset, 'reset');
+}

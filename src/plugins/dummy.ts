@@ -1,0 +1,117 @@
+// The Dummy OS plugin (the seed): every OS operation becomes a well-known file that the
+// operator's own automation (systemd path units, scripts) acts on.
+import { dirname, isAbsolute, join } from 'node:path';
+import { AgentError } from '../errors';
+import { ensureDir, fileExists, writeFileAtomic } from '../fs';
+import { log } from '../log';
+import { jsonToYaml } from '../yaml';
+import type { OsPlugin, PluginContext } from './types';
+
+export const CLOUD_INIT_FILE = 'cloud-init.yaml';
+export const INSTALL_FILE = 'install.yaml';
+export const OS_VERSION_FILE = 'os-version.yaml';
+export const RESET_FILE = 'reset.yaml';
+export const RESET_SENTINEL_FILE = 'needs.reset';
+export const BOOTSTRAP_PATHS: Record<string, string> = {
+  'cloud-config': '/etc/cloud/cloud.cfg.d/elemental-capi-bootstrap.cfg',
+  ignition: '/usr/local/bin/ignition/data/elemental-capi-bootstrap.conf',
+};
+
+const FILE_MODE = 0o644;
+const SYSTEM_DIR_MODE = 0o755;
+const PRIVATE_DIR_MODE = 0o700;
+
+export class DummyPlugin implements OsPlugin {
+  private ctx: PluginContext | undefined;
+
+  private get context(): PluginContext {
+    if (!this.ctx) throw new AgentError('dummy plugin used before init');
+    return this.ctx;
+  }
+
+  init(context: PluginContext): void {
+    this.ctx = context;
+    log.debug('initializing the dummy plugin');
+    ensureDir(context.root.resolve(context.workDir), PRIVATE_DIR_MODE);
+  }
+
+  /** A file of the work dir, on this machine (under --root). */
+  private workFile(name: string): string {
+    const hostPath = isAbsolute(name) ? name : join(this.context.workDir, name);
+    return this.context.root.resolve(hostPath);
+  }
+
+  private dump(name: string, content: string, what: string): void {
+    const path = this.workFile(name);
+    log.debug(`writing ${what} to ${path}`);
+    ensureDir(dirname(path), PRIVATE_DIR_MODE);
+    writeFileAtomic(path, content, FILE_MODE);
+  }
+
+  private yamlOf(json: string, what: string): string {
+    try {
+      return jsonToYaml(json);
+    } catch (err) {
+      throw new AgentError(`converting ${what} to YAML: ${(err as Error).message}`);
+    }
+  }
+
+  getHostname(): string {
+    return this.context.host.currentHostname();
+  }
+
+  async persistHostname(name: string): Promise<void> {
+    log.debug(`setting hostname ${name}`);
+    await this.context.host.setHostname(name);
+  }
+
+  persistFile(content: string, path: string, mode: number): void {
+    const target = this.context.root.resolve(path);
+    ensureDir(dirname(target), PRIVATE_DIR_MODE);
+    writeFileAtomic(target, content, mode);
+  }
+
+  applyCloudInit(json: string): void {
+    this.dump(CLOUD_INIT_FILE, `#cloud-config\n${this.yamlOf(json, 'cloud config')}`, 'cloud config');
+  }
+
+  install(json: string): void {
+    this.dump(INSTALL_FILE, this.yamlOf(json, 'install config'), 'install config');
+  }
+
+  bootstrap(format: string, config: string): void {
+    const hostPath = BOOTSTRAP_PATHS[format];
+    if (!hostPath) throw new AgentError(`unsupported bootstrap format '${format.slice(0, 40)}' (supported: ${Object.keys(BOOTSTRAP_PATHS).join(', ')})`);
+    const path = this.context.root.resolve(hostPath);
+    if (fileExists(path)) throw new AgentError(`bootstrap already applied: ${hostPath} exists`);
+    ensureDir(dirname(path), SYSTEM_DIR_MODE);
+    log.info(`writing ${format} bootstrap config to ${hostPath}`);
+    writeFileAtomic(path, config, FILE_MODE);
+  }
+
+  reconcileOSVersion(json: string): boolean {
+    this.dump(OS_VERSION_FILE, this.yamlOf(json, 'OS version management'), 'OS version management');
+    return false; // the dummy never asks for a reboot
+  }
+
+  triggerReset(): void {
+    log.info(`creating reset sentinel file ${join(this.context.workDir, RESET_SENTINEL_FILE)}`);
+    this.dump(RESET_SENTINEL_FILE, '1\n', 'reset sentinel');
+  }
+
+  reset(json: string): void {
+    this.dump(RESET_FILE, this.yamlOf(json, 'reset config'), 'reset config');
+    const sentinel = join(this.context.workDir, RESET_SENTINEL_FILE);
+    if (fileExists(this.workFile(RESET_SENTINEL_FILE))) {
+      throw new AgentError(`needs.reset still exists: ${sentinel} must be removed once the host is prepared for reset`);
+    }
+  }
+
+  powerOff(): Promise<void> {
+    return this.context.host.powerOff();
+  }
+
+  reboot(): Promise<void> {
+    return this.context.host.reboot();
+  }
+}

@@ -1,0 +1,162 @@
+// The bundle in a minimal environment (SPEC §1: "no bash, no systemd, no CA bundle"): a chroot
+// holding ONLY node, the shared libraries it links, the dynamic loader, /etc/passwd and
+// /etc/group, an empty /tmp, a /proc mount point and the single bundle, plus the managed host's
+// root (/sysroot, as in an initramfs). `register --install` must succeed there, setting the
+// hostname through the fallback (no hostnamectl: /etc/hostname under --root + the kernel name).
+// The agent runs through the one spawn helper, in its own UTS namespace (the helper refuses a
+// chroot without one) and its own mount namespace holding a fresh /proc, which dies with it.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { hostname, tmpdir } from 'node:os';
+import { dirname, isAbsolute, join } from 'node:path';
+import { LABELS, startElementalApi } from '../support/elemental-api';
+import { CONFIG_PATH, FAST_RECONCILIATION_NS, INSTALL_CONFIG, INSTALL_YAML, WORK_DIR } from '../support/lifecycle';
+import { AGENT_PATH, chrootUnavailable, runAgent, startAgent } from '../support/spawn-agent';
+
+const SYSROOT = '/sysroot';
+const NODE_IN_CHROOT = '/usr/local/bin/node';
+const AGENT_IN_CHROOT = '/elemental-agent.js';
+
+/** The libraries `ldd` names for node (resolved paths as ldd prints them) and the loader. */
+function nodeLibraries(node: string): string[] {
+  const ldd = spawnSync('ldd', [node], { encoding: 'utf8', timeout: 10_000 });
+  if (ldd.status !== 0) throw new Error(`ldd ${node} failed: ${ldd.stderr || ldd.error?.message}`);
+  const libs = new Set<string>();
+  for (const line of ldd.stdout.split('\n')) {
+    // "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x…)" or "/lib64/ld-linux-x86-64.so.2 (0x…)"
+    const m = /=>\s*(\/\S+)/.exec(line) ?? /^\s*(\/\S+)/.exec(line);
+    if (m?.[1] && isAbsolute(m[1])) libs.add(m[1]);
+  }
+  if (![...libs].some((l) => /\bld-linux|\bld-musl|\/ld-/.test(l))) throw new Error(`ldd named no dynamic loader:\n${ldd.stdout}`);
+  return [...libs];
+}
+
+interface Chroot {
+  dir: string;
+  files: number;
+  bytes: number;
+}
+
+function countFiles(dir: string): { files: number; bytes: number } {
+  let files = 0;
+  let bytes = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      const sub = countFiles(p);
+      files += sub.files;
+      bytes += sub.bytes;
+    } else {
+      files += 1;
+      bytes += statSync(p).size;
+    }
+  }
+  return { files, bytes };
+}
+
+/** Build the minimal chroot: node, its libraries, the loader, passwd/group, /tmp, /proc, the bundle. */
+function buildChroot(): Chroot {
+  const dir = mkdtempSync(join(tmpdir(), 'elemental-chroot-'));
+  const put = (inside: string, from: string, mode: number): void => {
+    mkdirSync(dirname(join(dir, inside)), { recursive: true, mode: 0o755 });
+    copyFileSync(from, join(dir, inside)); // follows symlinks: the real file lands at ldd's path
+    chmodSync(join(dir, inside), mode);
+  };
+  const node = realpathSync(process.execPath);
+  put(NODE_IN_CHROOT, node, 0o755);
+  for (const lib of nodeLibraries(node)) put(lib, lib, 0o755);
+  put(AGENT_IN_CHROOT, AGENT_PATH, 0o755);
+  mkdirSync(join(dir, 'etc'), { mode: 0o755 });
+  writeFileSync(join(dir, 'etc/passwd'), 'root:x:0:0:root:/root:/sbin/nologin\n');
+  writeFileSync(join(dir, 'etc/group'), 'root:x:0:\n');
+  mkdirSync(join(dir, 'tmp'));
+  chmodSync(join(dir, 'tmp'), 0o1777);
+  mkdirSync(join(dir, 'proc'), { mode: 0o555 });
+  return { dir, ...countFiles(dir) };
+}
+
+/** Mount points at or under `dir`, from this machine's mount table. */
+function mountsUnder(dir: string): string[] {
+  return readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[1] ?? '')
+    .filter((m) => m === dir || m.startsWith(`${dir}/`));
+}
+
+// Environment variables pointing at files of this machine (the chroot has none of them).
+const HOST_FILE_ENV = { NODE_EXTRA_CA_CERTS: undefined, NODE_OPTIONS: undefined, SSL_CERT_FILE: undefined, SSL_CERT_DIR: undefined };
+
+const unavailable = chrootUnavailable();
+if (unavailable) {
+  console.log(`SKIP minimal-env: ${unavailable}`);
+  test.skip('register --install in a chroot with only node and the bundle', () => undefined);
+} else {
+  test('register --install in a chroot with only node and the bundle', async () => {
+    const hostnameBefore = hostname();
+    const api = await startElementalApi();
+    const chroot = buildChroot();
+    const sysroot = (hostPath: string): string => join(chroot.dir, SYSROOT, hostPath);
+    try {
+      const reg = api.addRegistration({
+        hostLabels: { site: 'minimal' },
+        install: INSTALL_CONFIG,
+        agent: { workDir: WORK_DIR, hostname: { prefix: 'm-' }, reconciliation: FAST_RECONCILIATION_NS, insecureAllowHttp: true },
+      });
+      mkdirSync(dirname(sysroot(CONFIG_PATH)), { recursive: true });
+      writeFileSync(sysroot(CONFIG_PATH), `registration:\n  uri: ${reg.uri}\n  token: ${reg.token}\nagent:\n  reconciliation: 100ms\n  insecureAllowHttp: true\n`);
+      // Nothing that could set the hostname or reboot exists in the chroot.
+      for (const bin of ['bin/sh', 'bin/bash', 'usr/bin/hostnamectl', 'usr/bin/hostname', 'sbin/reboot', 'usr/sbin/reboot', 'etc/ssl']) {
+        assert.not.ok(existsSync(join(chroot.dir, bin)), bin);
+      }
+
+      const r = await runAgent(['--config', CONFIG_PATH, 'register', '--install'], {
+        root: SYSROOT,
+        chroot: { dir: chroot.dir },
+        env: HOST_FILE_ENV,
+        timeoutMs: 30_000,
+      });
+      assert.is(r.code, 0, `exit ${r.code} ${r.signal ?? ''}\n${r.stderr}`);
+      assert.ok(r.isolatedUts, 'own UTS namespace');
+      assert.equal(r.calls, [], 'no shim (nor any real hostnamectl/reboot) could run in the chroot');
+      assert.not.match(r.stderr, /warn|error/i, r.stderr);
+
+      const hosts = api.hosts(reg);
+      assert.is(hosts.length, 1, 'host registered on the stand-in');
+      const host = hosts[0]!;
+      assert.match(host.name, /^m-[0-9a-f-]{36}$/);
+      assert.is(host.labels.site, 'minimal');
+      assert.is(host.labels[LABELS.installed], 'true');
+      assert.is(host.conditions.find((c) => c.type === 'InstallationReady')?.status, 'True');
+
+      // Files under --root inside the chroot.
+      assert.match(readFileSync(sysroot(CONFIG_PATH), 'utf8'), new RegExp(`^registration:\\n    uri: ${reg.uri.replace(/[.]/g, '\\.')}\\n`));
+      assert.is(readFileSync(sysroot(`${WORK_DIR}/config.yaml`), 'utf8'), readFileSync(sysroot(CONFIG_PATH), 'utf8'));
+      const key = createPrivateKey(readFileSync(sysroot(`${WORK_DIR}/private.key`), 'utf8'));
+      assert.is(createPublicKey(key).export({ type: 'spki', format: 'pem' }).toString(), host.pubKey);
+      assert.is(statSync(sysroot(`${WORK_DIR}/private.key`)).mode & 0o777, 0o600);
+      assert.is(readFileSync(sysroot(`${WORK_DIR}/install.yaml`), 'utf8'), INSTALL_YAML);
+      // The hostname fallback: /etc/hostname under --root (and the kernel name, in the namespace).
+      assert.is(readFileSync(sysroot('/etc/hostname'), 'utf8'), `${host.name}\n`);
+      // Nothing escaped the chroot's root: no /etc/hostname at the chroot's top level.
+      assert.not.ok(existsSync(join(chroot.dir, 'etc/hostname')));
+
+      // The helper refuses a chroot without a UTS namespace.
+      assert.throws(
+        () => startAgent(['version'], { root: SYSROOT, chroot: { dir: chroot.dir }, noUnshare: true }),
+        /refusing to run a chroot without its own UTS namespace/,
+      );
+    } finally {
+      await api.close();
+      // proc was mounted in the agent's own mount namespace: gone with it, never visible here.
+      const leftover = mountsUnder(chroot.dir);
+      if (leftover.length === 0) rmSync(chroot.dir, { recursive: true, force: true });
+      assert.equal(leftover, [], `mounts left under the chroot (not removed): ${leftover.join(', ')}`);
+      assert.is(hostname(), hostnameBefore, "this machine's hostname is unchanged");
+    }
+  });
+}
+
+test.run();

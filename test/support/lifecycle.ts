@@ -1,0 +1,101 @@
+// Shared set-up of the end-to-end journeys: a stand-in Elemental API with one registration,
+// a temporary host root holding the agent's starting config, and the agent run through the
+// one spawn helper.
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { ApiAgentConfig, JsonObject } from '../../src/api/types';
+import { type ElementalApi, type RegistrationHandle, type RegistrationOptions, startElementalApi } from './elemental-api';
+import { type AgentOptions, type AgentResult, type RunningAgent, runAgent, startAgent, tempRoot } from './spawn-agent';
+
+export const CONFIG_PATH = '/etc/elemental/agent/config.yaml';
+export const WORK_DIR = '/var/lib/elemental/agent';
+/** 100 ms as the server sends it: integer nanoseconds. */
+export const FAST_RECONCILIATION_NS = 100_000_000;
+
+export const CLOUD_CONFIG: JsonObject = { users: [{ name: 'root', passwd: 'root' }], runcmd: ['echo hello'] };
+export const CLOUD_INIT_YAML = '#cloud-config\nruncmd:\n    - echo hello\nusers:\n    - name: root\n      passwd: root\n';
+export const INSTALL_CONFIG: JsonObject = { foo: { bar: { foobar: 'barfoo' } }, device: '/dev/sda' };
+export const INSTALL_YAML = 'device: /dev/sda\nfoo:\n    bar:\n        foobar: barfoo\n';
+export const RESET_CONFIG: JsonObject = { foo: { bar: { foobar: 'barfoo' } } };
+export const RESET_YAML = 'foo:\n    bar:\n        foobar: barfoo\n';
+
+export interface Journey {
+  api: ElementalApi;
+  reg: RegistrationHandle;
+  root: string;
+  /** The token written into the starting config (the server has rotated it since). */
+  imageToken: string;
+  /** Path on this machine of a host path under the root. */
+  path(hostPath: string): string;
+  read(hostPath: string): string;
+  exists(hostPath: string): boolean;
+  mode(hostPath: string): number;
+  run(args: string[], options?: Partial<AgentOptions>): Promise<AgentResult>;
+  start(args: string[], options?: Partial<AgentOptions>): RunningAgent;
+  close(): Promise<void>;
+}
+
+export interface JourneyOptions {
+  agent?: ApiAgentConfig;
+  registration?: RegistrationOptions;
+  /** Extra lines under `agent:` in the starting config. */
+  startingAgentYaml?: string;
+}
+
+export async function journey(options: JourneyOptions = {}): Promise<Journey> {
+  const api = await startElementalApi();
+  const agent: ApiAgentConfig = {
+    workDir: WORK_DIR,
+    hostname: { prefix: 'm-' },
+    reconciliation: FAST_RECONCILIATION_NS,
+    insecureAllowHttp: true,
+    ...options.agent,
+  };
+  const reg = api.addRegistration({
+    hostLabels: { 'site': 'lab-1', 'rack': 'r42' },
+    hostAnnotations: { 'example.com/owner': 'sre' },
+    cloudConfig: CLOUD_CONFIG,
+    install: INSTALL_CONFIG,
+    reset: RESET_CONFIG,
+    ...options.registration,
+    agent,
+  });
+  // The image was built with an older token; the server has rotated it since.
+  const imageToken = reg.token;
+  reg.rotateToken();
+  const root = tempRoot();
+  const path = (hostPath: string) => join(root, hostPath);
+  mkdirSync(dirname(path(CONFIG_PATH)), { recursive: true });
+  writeFileSync(
+    path(CONFIG_PATH),
+    `registration:\n  uri: ${reg.uri}\n  token: ${imageToken}\nagent:\n  reconciliation: 100ms\n  insecureAllowHttp: true\n${options.startingAgentYaml ?? ''}`,
+  );
+  const base: AgentOptions = { root, timeoutMs: 30_000 };
+  return {
+    api,
+    reg,
+    root,
+    imageToken,
+    path,
+    read: (hostPath) => readFileSync(path(hostPath), 'utf8'),
+    exists: (hostPath) => existsSync(path(hostPath)),
+    mode: (hostPath) => statSync(path(hostPath)).mode & 0o777,
+    run: (args, o) => runAgent(['--config', CONFIG_PATH, ...args], { ...base, ...o }),
+    start: (args, o) => startAgent(['--config', CONFIG_PATH, ...args], { ...base, ...o }),
+    close: () => api.close(),
+  };
+}
+
+/** The single host the journey registered. */
+export function onlyHost(j: Journey) {
+  const hosts = j.api.hosts(j.reg);
+  if (hosts.length !== 1) throw new Error(`expected one host, found ${hosts.length}`);
+  return hosts[0]!;
+}
+
+/** The PATCH bodies the server received, in order, for a host. */
+export function patches(j: Journey, name: string): Record<string, unknown>[] {
+  return j.api.requests
+    .filter((r) => r.op === 'patchHost' && r.hostName === name && r.status === 200)
+    .map((r) => r.body as Record<string, unknown>);
+}

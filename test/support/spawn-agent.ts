@@ -1,0 +1,214 @@
+// THE way tests run the built agent (DEVELOPERS.md "Rules that protect the machine"):
+// - a directory of recording shims (reboot, poweroff, hostnamectl, shutdown, halt) is always
+//   first on PATH, so the real commands can never run;
+// - `--root <temp dir>` is always passed;
+// - where the machine allows it the agent runs in its own UTS namespace (`unshare --uts`), so
+//   even the hostname fallback (writing /proc/sys/kernel/hostname) cannot touch this machine;
+// - with `chroot`, the agent runs inside a given chroot (root only), ALWAYS in its own UTS
+//   namespace (refused otherwise) and its own mount namespace holding a fresh /proc, which goes
+//   away with the agent: `unshare --uts --mount-proc=<dir>/proc -- chroot <dir> node bundle`.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { accessSync, chmodSync, constants as fsConstants, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join, resolve } from 'node:path';
+
+export const AGENT_PATH = resolve('dist/elemental-agent.js');
+export const SHIMMED_COMMANDS = ['reboot', 'poweroff', 'hostnamectl', 'shutdown', 'halt', 'systemctl'] as const;
+
+export interface ShimCall {
+  command: string;
+  args: string[];
+}
+
+export interface AgentResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** The shimmed commands the agent ran, in order. */
+  calls: ShimCall[];
+  /** True when the run was inside its own UTS namespace. */
+  isolatedUts: boolean;
+}
+
+export interface AgentOptions {
+  /** The host root given as --root (required: tests never run against /). */
+  root: string;
+  /** Extra environment (PATH is always overridden to put the shims first). */
+  env?: Record<string, string | undefined>;
+  /** Kill the agent (SIGKILL) after this long; the result then has signal SIGKILL. Default 60 s. */
+  timeoutMs?: number;
+  /** Make a shim fail: e.g. { hostnamectl: 'System has not been booted with systemd' }. */
+  failingShims?: Partial<Record<(typeof SHIMMED_COMMANDS)[number], string>>;
+  /** Run another bundle (e.g. a copy in an empty directory). */
+  agentPath?: string;
+  /** Don't use a UTS namespace even when available. */
+  noUnshare?: boolean;
+  /**
+   * Run the agent inside this chroot (see ChrootOptions). `root` is then a path inside the chroot,
+   * `agentPath` is ignored, and a UTS namespace is mandatory: combined with `noUnshare`, or where
+   * `unshare --uts` fails, startAgent throws.
+   */
+  chroot?: ChrootOptions;
+}
+
+export interface ChrootOptions {
+  /** The chroot directory, on this machine. */
+  dir: string;
+  /** node inside the chroot; default `/usr/local/bin/node`. */
+  node?: string;
+  /** The bundle inside the chroot; default `/elemental-agent.js`. */
+  agent?: string;
+  /**
+   * Mount a fresh proc on `<dir>/proc` (which must exist) in the agent's own mount namespace
+   * (`unshare --mount-proc`, private propagation): it is never visible outside and disappears
+   * with the agent, even when the agent is killed. Default true.
+   */
+  proc?: boolean;
+}
+
+/** An executable named `name` on PATH or in the usual system directories (for unshare/chroot). */
+function findExecutable(name: string): string | undefined {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+  for (const dir of dirs) {
+    if (!dir) continue;
+    const candidate = join(dir, name);
+    try {
+      accessSync(candidate, fsConstants.X_OK);
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {
+      /* not here */
+    }
+  }
+  return undefined;
+}
+
+let chrootProblem: string | null | undefined;
+/**
+ * Why chroot runs are impossible here (not root, no chroot, `unshare --uts --mount` fails), or
+ * undefined when they work; checked once.
+ */
+export function chrootUnavailable(): string | undefined {
+  if (chrootProblem === undefined) {
+    const unshare = findExecutable('unshare');
+    if (typeof process.getuid === 'function' && process.getuid() !== 0) chrootProblem = `chroot needs root (running as uid ${process.getuid()})`;
+    else if (!findExecutable('chroot')) chrootProblem = 'chroot is not installed';
+    else if (!unshare) chrootProblem = 'unshare is not installed';
+    else {
+      const probe = spawnSync(unshare, ['--uts', '--mount', 'true'], { encoding: 'utf8', timeout: 5000 });
+      chrootProblem = probe.status === 0 ? null : `unshare --uts --mount fails here: ${(probe.stderr || probe.error?.message || `exit ${probe.status}`).trim()}`;
+    }
+  }
+  return chrootProblem ?? undefined;
+}
+
+/** The command line of a chroot run: unshare (UTS + mount namespaces) → chroot → node → bundle. */
+function chrootCommand(chroot: ChrootOptions, root: string, args: string[], options: AgentOptions): string[] {
+  if (options.noUnshare || !canUnshareUts()) {
+    throw new Error('spawnAgent: refusing to run a chroot without its own UTS namespace (unshare --uts unavailable or noUnshare set)');
+  }
+  const problem = chrootUnavailable();
+  if (problem) throw new Error(`spawnAgent: ${problem}`);
+  const dir = resolve(chroot.dir);
+  if (dir === '/') throw new Error('spawnAgent: the chroot must not be /');
+  const node = chroot.node ?? '/usr/local/bin/node';
+  const agent = chroot.agent ?? '/elemental-agent.js';
+  for (const inside of [node, agent]) {
+    if (!existsSync(join(dir, inside))) throw new Error(`spawnAgent: ${inside} is missing in the chroot ${dir}`);
+  }
+  const namespaces = ['--uts'];
+  if (chroot.proc !== false) {
+    if (!existsSync(join(dir, 'proc'))) throw new Error(`spawnAgent: ${join(dir, 'proc')} is missing (or pass chroot.proc: false)`);
+    // Implies --mount (propagation private). No --fork: unshare execs chroot, which execs node,
+    // so the child IS the agent and signals (SIGTERM, the timeout's SIGKILL) reach it directly.
+    namespaces.push(`--mount-proc=${join(dir, 'proc')}`);
+  }
+  return [findExecutable('unshare')!, ...namespaces, '--', findExecutable('chroot')!, dir, node, agent, '--root', root, ...args];
+}
+
+let unshareWorks: boolean | undefined;
+/** Whether `unshare --uts` works here (root or user namespaces); checked once. */
+export function canUnshareUts(): boolean {
+  if (unshareWorks === undefined) {
+    const probe = spawnSync('unshare', ['--uts', 'true'], { stdio: 'ignore', timeout: 5000 });
+    unshareWorks = probe.status === 0;
+  }
+  return unshareWorks;
+}
+
+function makeShims(dir: string, root: string, failing: AgentOptions['failingShims']): string {
+  const shimDir = join(dir, 'bin');
+  mkdirSync(shimDir, { recursive: true });
+  const logFile = join(dir, 'calls.jsonl');
+  for (const command of SHIMMED_COMMANDS) {
+    const failure = failing?.[command];
+    // A node script: no shell needed, and it records argv exactly. The hostnamectl shim also
+    // does what hostnamectl does to files, under the test root: it writes /etc/hostname.
+    const effect =
+      command === 'hostnamectl' && !failure
+        ? `if (process.argv[2] === 'set-hostname') { fs.mkdirSync(${JSON.stringify(join(root, 'etc'))}, { recursive: true }); fs.writeFileSync(${JSON.stringify(join(root, 'etc/hostname'))}, process.argv[3] + '\\n'); }`
+        : '';
+    const script = `#!${process.execPath}
+const fs = require('fs');
+fs.appendFileSync(${JSON.stringify(logFile)}, JSON.stringify({ command: ${JSON.stringify(command)}, args: process.argv.slice(2) }) + '\\n');
+${failure ? `process.stderr.write(${JSON.stringify(`${failure}\n`)}); process.exit(1);` : effect}
+`;
+    writeFileSync(join(shimDir, command), script);
+    chmodSync(join(shimDir, command), 0o755);
+  }
+  return shimDir;
+}
+
+export interface RunningAgent {
+  child: ChildProcess;
+  result: Promise<AgentResult>;
+}
+
+/** Starts the built agent with `args` (global options and command); see the file header. */
+export function startAgent(args: string[], options: AgentOptions): RunningAgent {
+  if (!options.root || resolve(options.root) === '/') throw new Error('spawnAgent: a temporary --root is required');
+  const chrootArgv = options.chroot ? chrootCommand(options.chroot, options.root, args, options) : undefined;
+  const agentPath = options.agentPath ?? AGENT_PATH;
+  if (!chrootArgv && !existsSync(agentPath)) throw new Error(`spawnAgent: ${agentPath} is missing; run npm run build`);
+  const shimHome = mkdtempSync(join(tmpdir(), 'elemental-shims-'));
+  const shimDir = makeShims(shimHome, resolve(options.root), options.failingShims);
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries({ ...process.env, ...options.env })) {
+    if (value !== undefined) env[key] = value;
+  }
+  env.PATH = `${shimDir}:${options.env?.PATH ?? process.env.PATH ?? '/usr/bin:/bin'}`;
+  const agentArgs = [agentPath, '--root', options.root, ...args];
+  const isolatedUts = chrootArgv ? true : !options.noUnshare && canUnshareUts();
+  const child = chrootArgv
+    ? spawn(chrootArgv[0]!, chrootArgv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    : isolatedUts
+      ? spawn('unshare', ['--uts', '--', process.execPath, ...agentArgs], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(process.execPath, agentArgs, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+  const result = new Promise<AgentResult>((resolvePromise, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const logFile = join(shimHome, 'calls.jsonl');
+      const calls = existsSync(logFile)
+        ? readFileSync(logFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as ShimCall)
+        : [];
+      resolvePromise({ code, signal, stdout, stderr, calls, isolatedUts });
+    });
+  });
+  return { child, result };
+}
+
+/** Runs the built agent to completion. */
+export function runAgent(args: string[], options: AgentOptions): Promise<AgentResult> {
+  return startAgent(args, options).result;
+}
+
+/** A fresh temporary host root. */
+export function tempRoot(prefix = 'elemental-root-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
