@@ -4,7 +4,8 @@
 import { join } from 'node:path';
 import type { GlobalOptions } from './cli';
 import { type AgentConfig, loadConfigFile } from './config';
-import { durationToMs } from './duration';
+import { durationToMs, parseGoDuration } from './duration';
+import { AgentError } from './errors';
 import { HostRoot, ensureDir } from './fs';
 import { type Host, SystemHost } from './host';
 import { log, registerSecret, setDebug } from './log';
@@ -81,6 +82,19 @@ async function applyConfig(ctx: AgentContext, config: AgentConfig, _env?: NodeJS
   });
 }
 
+/** Environment variable overriding the per-request timeout (a Go duration; default 30s). */
+export const REQUEST_TIMEOUT_ENV = 'ELEMENTAL_AGENT_REQUEST_TIMEOUT';
+
+function requestTimeoutMs(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const text = env[REQUEST_TIMEOUT_ENV];
+  if (!text) return undefined;
+  const ns = /^\d+$/.test(text) ? BigInt(text) : parseGoDuration(text);
+  if (ns === undefined || ns <= 0n) {
+    throw new AgentError(`${REQUEST_TIMEOUT_ENV}='${text.slice(0, 40)}': invalid duration (use e.g. 5s or 1m)`);
+  }
+  return Math.max(1, durationToMs(ns));
+}
+
 function buildClient(ctx: AgentContext, env?: NodeJS.ProcessEnv): ElementalClient {
   const { registration, agent } = ctx.config;
   return new ElementalClient({
@@ -92,7 +106,9 @@ function buildClient(ctx: AgentContext, env?: NodeJS.ProcessEnv): ElementalClien
     insecureAllowHttp: agent.insecureAllowHttp,
     identity: ctx.identity,
     root: ctx.root,
+    timeoutMs: requestTimeoutMs(env),
     env,
+    signal: ctx.signal,
   });
 }
 

@@ -81,8 +81,11 @@ function fsyncDir(dir: string): void {
   }
 }
 
-/** Creates a directory and any missing parents, each with `mode` (set explicitly, not via umask). */
-export function ensureDir(path: string, mode: number): void {
+/**
+ * Creates a directory with `mode` and any missing parents with `parentMode` (both set
+ * explicitly, not via umask): only the directory asked for is private, not /var or /var/lib.
+ */
+export function ensureDir(path: string, mode: number, parentMode = 0o755): void {
   const missing: string[] = [];
   let current = resolve(path);
   while (!nodeFs.existsSync(current)) {
@@ -91,10 +94,12 @@ export function ensureDir(path: string, mode: number): void {
     if (parent === current) break;
     current = parent;
   }
+  const target = resolve(path);
   for (const dir of missing.reverse()) {
+    const dirMode = dir === target ? mode : parentMode;
     try {
-      nodeFs.mkdirSync(dir, { mode });
-      nodeFs.chmodSync(dir, mode);
+      nodeFs.mkdirSync(dir, { mode: dirMode });
+      nodeFs.chmodSync(dir, dirMode);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }

@@ -101,7 +101,9 @@ export class SystemHost implements Host {
     try {
       writeFileSync(this.kernelHostnameFile, name);
     } catch (err) {
-      throw new AgentError(`setting hostname '${name}': writing ${this.kernelHostnameFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      const code = (err as NodeJS.ErrnoException).code;
+      const hint = code === 'ENOENT' ? ' (is /proc mounted?)' : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? ' (needs root and a writable /proc/sys)' : '';
+      throw new AgentError(`setting hostname '${name}': writing ${this.kernelHostnameFile}: ${code ?? (err as Error).message}${hint}`);
     }
   }
 

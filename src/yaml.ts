@@ -23,13 +23,32 @@ export function jsonToYaml(json: string): string {
   if (json.length === 0) return '';
   // Go's json.Unmarshal rejects numbers that overflow float64 (JSON.parse gives
   // Infinity), so the emitter is asked to throw on non-finite numbers.
-  return new Emitter(true, true).document(JSON.parse(json) as unknown);
+  return new Emitter(true, true).document(JSON.parse(wellFormedSurrogates(json)) as unknown);
+}
+
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]|[\ud800-\udfff]/;
+const ESCAPES = /\\(?:u([dD][89abAB][0-9a-fA-F]{2})(\\u[dD][c-fC-F][0-9a-fA-F]{2})?|u[dD][c-fC-F][0-9a-fA-F]{2}|[^])/g;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * Go's json.Unmarshal turns a lone surrogate (escaped or not) into U+FFFD, so
+ * "\ud800" and "\udc00" are the same map key there (the last one wins). Rewrite
+ * them before JSON.parse so that duplicate keys collapse the same way.
+ */
+function wellFormedSurrogates(json: string): string {
+  if (!SURROGATE_ESCAPE.test(json)) return json;
+  return json
+    .replace(LONE_SURROGATE, '\ufffd')
+    .replace(ESCAPES, (m: string, high: string | undefined, low: string | undefined) => {
+      // Keep "\x" escapes and valid pairs; a lone \uD800-\uDFFF escape becomes \uFFFD.
+      return m.length === 2 || (high !== undefined && low !== undefined) ? m : '\\ufffd';
+    });
 }
 
 /**
- * Maximum nesting of arrays/objects. Go's encoding/json refuses documents nested
- * deeper than 10000, so no document the Go agent accepts is rejected here; the
- * limit mostly turns a cyclic value into a clear error instead of a hang.
+ * Maximum nesting of arrays/objects: Go's encoding/json refuses documents nested
+ * deeper than 10000, so jsonToYaml accepts exactly what the Go agent accepts, and
+ * toYaml turns a cyclic value into a clear error instead of a hang.
  */
 const MAX_DEPTH = 10000;
 
@@ -116,8 +135,12 @@ function analyzeScalar(s: string): number {
 
   let precededByWhitespace = true;
   for (let i = 0; i < n; ) {
-    const c = codePointAt(s, i);
-    const w = c > 0xffff ? 2 : 1;
+    let c = s.charCodeAt(i);
+    let w = 1;
+    if (c >= 0xd800 && c <= 0xdfff) {
+      c = codePointAt(s, i);
+      if (c > 0xffff) w = 2;
+    }
     const next = i + w < n ? s.charCodeAt(i + w) : -1;
     const followedByWhitespace = next === -1 || next === 0x20 || next === 0x09;
 
@@ -154,7 +177,7 @@ function analyzeScalar(s: string): number {
     }
 
     if (c === 0x09) tabs = true;
-    else if (!isPrintable(c)) special = true;
+    else if ((c < 0x20 || c > 0x7e) && !isPrintable(c)) special = true;
 
     const brk = isBreak(c);
     if (c === 0x20) {
@@ -479,6 +502,9 @@ function isGoTimestamp(s: string): boolean {
 function formatGoFloat(f: number): string {
   if (f === 0) return Object.is(f, -0) ? '-0' : '0';
   if (!Number.isFinite(f)) return Number.isNaN(f) ? '.nan' : f > 0 ? '.inf' : '-.inf';
+  // In this range both Go and JS use fixed notation with the shortest digits.
+  const abs = f < 0 ? -f : f;
+  if (abs >= 1e-4 && abs < 1e6) return String(f);
   // JS and Go both produce the shortest round-tripping digits; only the layout differs.
   const e = f.toExponential();
   const ePos = e.indexOf('e');
@@ -579,23 +605,46 @@ function keyLess(a: Runes, b: Runes): boolean {
     }
     const ra = digitRun(a, i, start);
     const rb = digitRun(b, i, start);
-    if (ra.value !== rb.value) {
-      if (typeof ra.value === typeof rb.value) return ra.value < rb.value;
-      return BigInt(ra.value) < BigInt(rb.value);
+    let av = ra.value;
+    let bv = rb.value;
+    if (typeof av !== typeof bv) {
+      av = BigInt(av);
+      bv = BigInt(bv);
     }
+    if (av !== bv) return av < bv;
     if (ra.end !== rb.end) return ra.end < rb.end;
     return ai < bi;
   }
   return a.length < b.length;
 }
 
-function sortedKeys(keys: string[]): string[] {
-  if (keys.length < 2) return keys;
+const compareAsciiKeys = (x: string, y: string): number => (x === y ? 0 : keyLess(x, y) ? -1 : 1);
+
+/**
+ * Sorts keys (in place) in yaml.v3 order. Map keys are distinct and Less is a
+ * strict order on them (bar non-ASCII digits and int64 overflow of digit runs,
+ * where Go's own output depends on its random map order), so any correct sort
+ * gives Go's result.
+ */
+function sortKeysInPlace(keys: string[]): void {
+  if (keys.length < 2) return;
+  let ascii = true;
+  for (let i = 0; ascii && i < keys.length; i++) {
+    const k = keys[i] as string;
+    for (let j = 0; j < k.length; j++) {
+      if (k.charCodeAt(j) >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+  }
+  if (ascii) {
+    keys.sort(compareAsciiKeys);
+    return;
+  }
   const items = keys.map((k) => ({ k, r: toRunes(k) }));
-  // Map keys are distinct and Less is a strict order on them, so any correct
-  // sort gives Go's result (Go itself starts from a random map order).
-  items.sort((x, y) => (keyLess(x.r, y.r) ? -1 : keyLess(y.r, x.r) ? 1 : 0));
-  return items.map((x) => x.k);
+  items.sort((x, y) => (x.k === y.k ? 0 : keyLess(x.r, y.r) ? -1 : 1));
+  for (let i = 0; i < items.length; i++) keys[i] = (items[i] as { k: string }).k;
 }
 
 // ---------------------------------------------------------------------------
@@ -660,7 +709,11 @@ interface MapFrame {
 type Frame = SeqFrame | MapFrame;
 
 class Emitter {
-  private out = '';
+  // Output: small writes are appended to `chunk`, which is flattened and set
+  // aside every few KB. One long `+=` rope of millions of pieces (or an array of
+  // millions of pieces) costs more, in GC, than the emitting itself.
+  private chunk = '';
+  private readonly chunks: string[] = [];
   // Emitter bookkeeping, as in yaml_emitter_t.
   private column = 0;
   private whitespace = true;
@@ -680,13 +733,23 @@ class Emitter {
     // DOCUMENT-END: finish the last line.
     this.indent = -1;
     this.writeIndent();
-    return this.out;
+    this.chunks.push(this.chunk);
+    return this.chunks.join('');
+  }
+
+  private write(text: string): void {
+    this.chunk += text;
+    if (this.chunk.length > 8192) {
+      this.chunk.charCodeAt(0); // makes V8 flatten the rope now, while it is small
+      this.chunks.push(this.chunk);
+      this.chunk = '';
+    }
   }
 
   // --- low-level writers (put_break, write_indent, write_indicator) ---
 
   private putBreak(): void {
-    this.out += '\n';
+    this.write('\n');
     this.column = 0;
     this.indention = true;
   }
@@ -697,7 +760,7 @@ class Emitter {
       this.putBreak();
     }
     if (this.column < indent) {
-      this.out += spaces(indent - this.column);
+      this.write(spaces(indent - this.column));
       this.column = indent;
     }
     this.whitespace = true;
@@ -705,10 +768,10 @@ class Emitter {
 
   private writeIndicator(indicator: string, needWhitespace: boolean, isWhitespace: boolean, isIndention: boolean): void {
     if (needWhitespace && !this.whitespace) {
-      this.out += ' ';
+      this.write(' ');
       this.column++;
     }
-    this.out += indicator;
+    this.write(indicator);
     this.column += indicator.length;
     this.whitespace = isWhitespace;
     this.indention = this.indention && isIndention;
@@ -763,6 +826,7 @@ class Emitter {
     this.plainScalar('null');
   }
 
+  /** Called when entering any collection, empty ones included (as Go's json scanner counts). */
   private checkDepth(): void {
     if (this.stack.length >= MAX_DEPTH) {
       throw new Error(`cannot convert value to YAML: nesting deeper than ${MAX_DEPTH} levels (cyclic value?)`);
@@ -770,11 +834,11 @@ class Emitter {
   }
 
   private sequence(items: unknown[], inSequenceItem: boolean): void {
+    this.checkDepth();
     if (items.length === 0) {
       this.emptyFlow('[]');
       return;
     }
-    this.checkDepth();
     this.increaseIndent(false, inSequenceItem);
     this.stack.push({ kind: 0, items, next: 0 });
   }
@@ -788,12 +852,12 @@ class Emitter {
         break;
       }
     }
+    this.checkDepth();
     if (keys.length === 0) {
       this.emptyFlow('{}');
       return;
     }
-    this.checkDepth();
-    if (this.sortKeys) keys = sortedKeys(keys);
+    if (this.sortKeys) sortKeysInPlace(keys);
     this.increaseIndent(false, inSequenceItem);
     this.stack.push({ kind: 1, obj, keys, next: 0 });
   }
@@ -844,10 +908,10 @@ class Emitter {
   /** Numbers, booleans and null: always plain, and always plain-safe. */
   private plainScalar(text: string): void {
     if (!this.whitespace) {
-      this.out += ' ';
+      this.write(' ');
       this.column++;
     }
-    this.out += text;
+    this.write(text);
     this.column += text.length;
     this.whitespace = false;
     this.indention = false;
@@ -897,7 +961,7 @@ class Emitter {
         continue;
       }
       if (i > start) this.rawSingle(s.slice(start, i));
-      this.out += s[i] as string; // write_break of a non-"\n" break copies it
+      this.write(s[i] as string); // write_break of a non-"\n" break copies it
       this.column = 0;
       this.indention = true;
       breaks = true;
@@ -910,7 +974,7 @@ class Emitter {
   }
 
   private rawSingle(text: string): void {
-    this.out += text.indexOf("'") >= 0 ? text.replace(/'/g, "''") : text;
+    this.write(text.indexOf("'") >= 0 ? text.replace(/'/g, "''") : text);
     this.column += text.length;
     this.indention = false;
   }
@@ -935,14 +999,14 @@ class Emitter {
         i += w;
         continue;
       }
-      if (i > start) this.out += s.slice(start, i);
+      if (i > start) this.write(s.slice(start, i));
       // A lone surrogate is U+FFFD for Go: printable, so written as is.
-      this.out += escape ? escapeCodePoint(v) : '\ufffd';
+      this.write(escape ? escapeCodePoint(v) : '\ufffd');
       i += w;
       start = i;
     }
-    if (start < s.length) this.out += s.slice(start);
-    this.out += '"';
+    if (start < s.length) this.write(s.slice(start));
+    this.write('"');
     this.column += s.length + 1; // only has to be "past the indent" from here on
     this.whitespace = false;
     this.indention = false;
@@ -969,7 +1033,7 @@ class Emitter {
       if (c !== -1 && !isBreak(c)) continue;
       if (i > start) {
         if (breaks) this.writeIndent();
-        this.out += s.slice(start, i);
+        this.write(s.slice(start, i));
         this.column += i - start;
         this.indention = false;
         breaks = false;
@@ -977,7 +1041,7 @@ class Emitter {
       if (c === -1) break;
       if (c === 0x0a) this.putBreak();
       else {
-        this.out += s[i] as string;
+        this.write(s[i] as string);
         this.column = 0;
         this.indention = true;
       }

@@ -5,6 +5,7 @@ import { AgentError, errorMessage } from '../errors';
 import { HostRoot } from '../fs';
 import type { Identity } from '../identity';
 import { log, registerSecret } from '../log';
+import { StopRequested } from '../signals';
 import { userAgent } from '../version';
 import { proxyFor, type Proxy } from './proxy';
 import { TlsTrust } from './tls';
@@ -60,6 +61,8 @@ export interface ApiClientOptions {
   root?: HostRoot | undefined;
   /** Proxy and SSL_CERT_* variables come from here. Default process.env. */
   env?: NodeJS.ProcessEnv | undefined;
+  /** When aborted, in-flight requests end at once with StopRequested (SIGTERM/SIGINT). */
+  signal?: AbortSignal | undefined;
 }
 
 export type CreateHostRequest = Omit<ApiHostCreateRequest, 'pubKey'> & { pubKey?: string };
@@ -112,6 +115,7 @@ export class ElementalClient {
       proxy: this.#proxy,
       timeoutMs: Math.min(timeoutMs, 2_147_483_647),
       maxResponseBytes,
+      signal: o.signal,
     });
   }
 
@@ -184,6 +188,7 @@ export class ElementalClient {
     try {
       res = await this.#transport.request({ method, url, headers, body, expectStatus: expect });
     } catch (err) {
+      if (err instanceof StopRequested) throw err;
       log.debug(`${method} ${url.pathname} failed after ${Date.now() - started} ms: ${errorMessage(err)}`);
       if (err instanceof TransportError) throw new ApiError(op, `${op}: ${err.message}`, { kind: err.kind });
       throw new ApiError(op, `${op}: ${errorMessage(err)}`, { kind: 'network', cause: err });

@@ -6,6 +6,7 @@
 import { request as httpRequest, type IncomingHttpHeaders, type ClientRequest } from 'node:http';
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { StopRequested } from '../signals';
 import type { Proxy } from './proxy';
 import type { TlsTrust } from './tls';
 
@@ -29,6 +30,8 @@ export interface TransportOptions {
   proxy?: Proxy | undefined;
   timeoutMs: number;
   maxResponseBytes: number;
+  /** Aborts in-flight requests (SIGTERM/SIGINT): they reject with StopRequested at once. */
+  signal?: AbortSignal | undefined;
 }
 
 export interface TransportRequest {
@@ -78,13 +81,15 @@ export class Transport {
       const sockets: Sockets = [];
       let req: ClientRequest | undefined;
       let settled = false;
+      const cleanupHooks: (() => void)[] = [];
       const cleanup = () => {
         settled = true;
+        for (const hook of cleanupHooks) hook();
         clearTimeout(timer);
         req?.destroy();
         for (const s of sockets) s.destroy();
       };
-      const fail = (err: TransportError) => {
+      const fail = (err: Error) => {
         if (settled) return;
         cleanup();
         reject(err);
@@ -95,6 +100,13 @@ export class Transport {
         resolve(res);
       };
       const timer = setTimeout(() => fail(new TransportError('timeout', `request timed out after ${timeoutMs} ms`)), timeoutMs);
+      const { signal } = this.#o;
+      if (signal) {
+        const onAbort = () => fail(new StopRequested());
+        if (signal.aborted) onAbort();
+        signal.addEventListener('abort', onAbort, { once: true });
+        cleanupHooks.push(() => signal.removeEventListener('abort', onAbort));
+      }
 
       this.#open(r.url, sockets).then((socket) => {
         if (settled) {

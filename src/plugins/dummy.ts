@@ -43,7 +43,7 @@ export class DummyPlugin implements OsPlugin {
 
   private dump(name: string, content: string, what: string): void {
     const path = this.workFile(name);
-    log.debug(`writing ${what} to ${path}`);
+    log.debug(`writing ${what} to ${isAbsolute(name) ? name : join(this.context.workDir, name)}`);
     ensureDir(dirname(path), PRIVATE_DIR_MODE);
     writeFileAtomic(path, content, FILE_MODE);
   }

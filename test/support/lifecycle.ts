@@ -71,6 +71,11 @@ export async function journey(options: JourneyOptions = {}): Promise<Journey> {
     `registration:\n  uri: ${reg.uri}\n  token: ${imageToken}\nagent:\n  reconciliation: 100ms\n  insecureAllowHttp: true\n${options.startingAgentYaml ?? ''}`,
   );
   const base: AgentOptions = { root, timeoutMs: 30_000 };
+  // Every journey runs with --debug, and its output is checked for secrets (SPEC §12).
+  const checked = (result: AgentResult): AgentResult => {
+    assertNoSecrets(`${result.stdout}\n${result.stderr}`, reg.tokens, existsSync(path(`${WORK_DIR}/private.key`)) ? readFileSync(path(`${WORK_DIR}/private.key`), 'utf8') : '');
+    return result;
+  };
   return {
     api,
     reg,
@@ -80,8 +85,11 @@ export async function journey(options: JourneyOptions = {}): Promise<Journey> {
     read: (hostPath) => readFileSync(path(hostPath), 'utf8'),
     exists: (hostPath) => existsSync(path(hostPath)),
     mode: (hostPath) => statSync(path(hostPath)).mode & 0o777,
-    run: (args, o) => runAgent(['--config', CONFIG_PATH, ...args], { ...base, ...o }),
-    start: (args, o) => startAgent(['--config', CONFIG_PATH, ...args], { ...base, ...o }),
+    run: async (args, o) => checked(await runAgent(['--debug', '--config', CONFIG_PATH, ...args], { ...base, ...o })),
+    start: (args, o) => {
+      const running = startAgent(['--debug', '--config', CONFIG_PATH, ...args], { ...base, ...o });
+      return { child: running.child, result: running.result.then(checked) };
+    },
     close: () => api.close(),
   };
 }
@@ -98,4 +106,18 @@ export function patches(j: Journey, name: string): Record<string, unknown>[] {
   return j.api.requests
     .filter((r) => r.op === 'patchHost' && r.hostName === name && r.status === 200)
     .map((r) => r.body as Record<string, unknown>);
+}
+
+/** Throws if a registration token, a JWT, or any PEM body appears in agent output. */
+export function assertNoSecrets(output: string, tokens: readonly string[], privateKeyPem = ''): void {
+  for (const token of tokens) {
+    if (output.includes(token)) throw new Error('a registration token appeared in the agent output');
+  }
+  const jwt = /eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\./.exec(output);
+  if (jwt) throw new Error(`a JWT appeared in the agent output: ${jwt[0].slice(0, 20)}…`);
+  const pem = /-----BEGIN [A-Z ]+-----\s*[A-Za-z0-9+/=]{16,}/.exec(output);
+  if (pem) throw new Error(`a PEM body appeared in the agent output: ${pem[0].slice(0, 40)}…`);
+  for (const line of privateKeyPem.split('\n')) {
+    if (line.length >= 16 && !line.startsWith('-----') && output.includes(line)) throw new Error('private key material appeared in the agent output');
+  }
 }

@@ -10,7 +10,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { accessSync, chmodSync, constants as fsConstants, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join, resolve } from 'node:path';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
 
 export const AGENT_PATH = resolve('dist/elemental-agent.js');
 export const SHIMMED_COMMANDS = ['reboot', 'poweroff', 'hostnamectl', 'shutdown', 'halt', 'systemctl'] as const;
@@ -111,6 +111,7 @@ function chrootCommand(chroot: ChrootOptions, root: string, args: string[], opti
   if (problem) throw new Error(`spawnAgent: ${problem}`);
   const dir = resolve(chroot.dir);
   if (dir === '/') throw new Error('spawnAgent: the chroot must not be /');
+  if (!isAbsolute(root)) throw new Error(`spawnAgent: with chroot, root must be an absolute path inside the chroot (got ${root})`);
   const node = chroot.node ?? '/usr/local/bin/node';
   const agent = chroot.agent ?? '/elemental-agent.js';
   for (const inside of [node, agent]) {
@@ -171,7 +172,10 @@ export function startAgent(args: string[], options: AgentOptions): RunningAgent 
   const agentPath = options.agentPath ?? AGENT_PATH;
   if (!chrootArgv && !existsSync(agentPath)) throw new Error(`spawnAgent: ${agentPath} is missing; run npm run build`);
   const shimHome = mkdtempSync(join(tmpdir(), 'elemental-shims-'));
-  const shimDir = makeShims(shimHome, resolve(options.root), options.failingShims);
+  // In a chroot the shims cannot run (no node at this machine's path there); were one to run, its
+  // /etc/hostname effect would still land under the root inside the chroot.
+  const shimRoot = options.chroot ? join(resolve(options.chroot.dir), resolve(options.root)) : resolve(options.root);
+  const shimDir = makeShims(shimHome, shimRoot, options.failingShims);
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries({ ...process.env, ...options.env })) {
     if (value !== undefined) env[key] = value;

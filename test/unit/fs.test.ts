@@ -72,16 +72,18 @@ test('a failed fsync or rename leaves no partial target', () => {
   assert.equal(fs.readdirSync(dir), []);
 });
 
-test('ensureDir creates missing parents with the requested mode', () => {
+test('ensureDir creates the directory with its mode and missing parents 0755', () => {
   const dir = tmp();
   const old = process.umask(0o077);
   try {
     ensureDir(join(dir, 'a/b/c'), 0o755);
+    ensureDir(join(dir, 'var/lib/elemental/agent'), 0o700);
     ensureDir(join(dir, 'work'), 0o700);
   } finally {
     process.umask(old);
   }
-  for (const d of ['a', 'a/b', 'a/b/c']) assert.is(mode(join(dir, d)), 0o755, d);
+  for (const d of ['a', 'a/b', 'a/b/c', 'var', 'var/lib', 'var/lib/elemental']) assert.is(mode(join(dir, d)), 0o755, d);
+  assert.is(mode(join(dir, 'var/lib/elemental/agent')), 0o700);
   assert.is(mode(join(dir, 'work')), 0o700);
   fs.chmodSync(join(dir, 'work'), 0o750);
   ensureDir(join(dir, 'work'), 0o700); // existing directories are left as the operator set them

@@ -76,6 +76,12 @@ test('deep nesting does not overflow the stack', () => {
   assert.is(jsonToYaml(JSON.stringify(parsed)), out);
 });
 
+test('nesting limit is Go encoding/json\'s: 10000 levels', () => {
+  const nested = (n: number) => '['.repeat(n) + ']'.repeat(n);
+  assert.ok(jsonToYaml(nested(10000)).startsWith('- - - '));
+  assert.throws(() => jsonToYaml(nested(10001)), /nesting deeper than 10000/);
+});
+
 test('cyclic values fail with a clear error', () => {
   const a: unknown[] = [];
   a.push(a);

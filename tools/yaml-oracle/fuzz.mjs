@@ -98,8 +98,20 @@ function randomKey() {
   return randomString(8);
 }
 
+const bits = new DataView(new ArrayBuffer(8));
+function randomDouble() {
+  // Any finite float64, from random bits (JSON cannot carry NaN / Infinity).
+  for (;;) {
+    bits.setUint32(0, int(2 ** 32));
+    bits.setUint32(4, int(2 ** 32));
+    const f = bits.getFloat64(0);
+    if (Number.isFinite(f)) return f;
+  }
+}
+
 function randomNumberText() {
-  switch (int(6)) {
+  switch (int(7)) {
+    case 6: return String(randomDouble());
     case 0: return String(int(2000) - 1000);
     case 1: return pick(['0', '-0', '-0.0', '0.0', '1E5', '1e+06', '1000000', '100000', '0.00001', '1e21', '1e20', '5e-324', '1.7976931348623157e308']);
     case 2: return String((rnd() - 0.5) * 10 ** (int(60) - 30));
