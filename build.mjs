@@ -54,6 +54,9 @@ const result = await build({
     __AGENT_BUILD_DATE__: JSON.stringify(date),
   },
   plugins: [nodePrefix],
+  // yaml's Node entry is CommonJS (no tree shaking); its ESM build is the same code, and
+  // only the parser the config loader uses is kept.
+  alias: { yaml: './node_modules/yaml/browser/index.js' },
   metafile: true,
   logLevel: 'warning',
 });

@@ -1,12 +1,14 @@
 // The command line (SPEC §2). Thin on purpose: parse, then hand over to a phase module loaded
 // on demand, and turn every failure into one line and an exit code.
+// Start-up cost matters (every boot, initramfs): this module imports only cac and tiny
+// modules; the logger, config, client and phases are loaded by the command that needs them.
 import { cac, type CAC } from 'cac';
 import { AgentError, ExitCode, UsageError, errorMessage } from './errors';
-import { isDebug, log, setDebug } from './log';
 import { versionLine } from './version';
-import { DEFAULT_CONFIG_PATH } from './config';
 import type { CompletionSpec } from './completion';
 import { StopRequested, stopExitCode } from './signals';
+
+const DEFAULT_CONFIG_PATH = '/etc/elemental/agent/config.yaml';
 
 export interface GlobalOptions {
   config: string;
@@ -82,12 +84,13 @@ function completionSpec(cli: CAC): CompletionSpec {
   };
 }
 
-function report(err: unknown): number {
+async function report(err: unknown): Promise<number> {
   if (err instanceof StopRequested) return stopExitCode() ?? ExitCode.sigterm;
   if (err instanceof UsageError) {
     process.stderr.write(`${PROGRAM}: ${err.message} (see '${PROGRAM} --help')\n`);
     return ExitCode.usage;
   }
+  const { isDebug, log } = await import('./log');
   if (err instanceof AgentError) {
     log.error(err.message);
     if (isDebug() && err.cause instanceof Error && err.cause.stack) log.debug(err.cause.stack);
@@ -99,9 +102,9 @@ function report(err: unknown): number {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  // --debug is honoured even for errors raised before the command runs.
-  if (argv.includes('--debug')) setDebug(true);
   try {
+    // --debug is honoured even for errors raised before the command runs.
+    if (argv.includes('--debug')) (await import('./log')).setDebug(true);
     const cli = buildCli();
     cli.parse(argv, { run: false });
     if (cli.options.help) return ExitCode.ok; // cac printed it
@@ -123,7 +126,7 @@ export async function main(argv: string[]): Promise<number> {
     const result: unknown = await cli.runMatchedCommand();
     return typeof result === 'number' ? result : ExitCode.ok;
   } catch (err) {
-    return report(err);
+    return await report(err);
   }
 }
 

@@ -9,7 +9,6 @@ import { toYaml } from './yaml';
 import { dirname } from 'node:path';
 import type { ApiAgentConfig, ApiRegistrationConfig } from './api/types';
 
-export const DEFAULT_CONFIG_PATH = '/etc/elemental/agent/config.yaml';
 export const DEFAULT_WORK_DIR = '/var/lib/elemental/agent';
 export const DEFAULT_RECONCILIATION_NS = 10_000_000_000n;
 export const DEFAULT_OS_PLUGIN = 'dummy';

@@ -2,6 +2,7 @@
 // runs them with uvu, and closes with one "N passed, N failed, N skipped" line.
 // Usage: node test/run.mjs [substring-filter ...]
 import { build } from 'esbuild';
+import { tsBundleOptions } from '../scripts/run-ts.mjs';
 import { spawn } from 'node:child_process';
 import { readdirSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -34,13 +35,7 @@ await build({
   outdir,
   outbase: join(root, 'test'),
   outExtension: { '.js': '.mjs' },
-  bundle: true,
-  packages: 'external',
-  platform: 'node',
-  target: 'node18',
-  format: 'esm',
-  sourcemap: 'inline',
-  logLevel: 'warning',
+  ...tsBundleOptions,
 });
 
 const uvu = join(root, 'node_modules/uvu/bin.js');

@@ -42,6 +42,8 @@ export interface AgentOptions {
   failingShims?: Partial<Record<(typeof SHIMMED_COMMANDS)[number], string>>;
   /** Run another bundle (e.g. a copy in an empty directory). */
   agentPath?: string;
+  /** Options for node itself, before the bundle (e.g. `--require` of a measuring preload). */
+  nodeArgs?: string[];
   /** Don't use a UTS namespace even when available. */
   noUnshare?: boolean;
   /**
@@ -177,11 +179,14 @@ export function startAgent(args: string[], options: AgentOptions): RunningAgent 
   const shimRoot = options.chroot ? join(resolve(options.chroot.dir), resolve(options.root)) : resolve(options.root);
   const shimDir = makeShims(shimHome, shimRoot, options.failingShims);
   const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries({ ...process.env, ...options.env })) {
+  // A proxy in the tester's environment must not decide where the agent's requests go: proxy
+  // variables reach the agent only when a test passes them.
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(https?|no|all)_proxy$/i.test(key)));
+  for (const [key, value] of Object.entries({ ...inherited, ...options.env })) {
     if (value !== undefined) env[key] = value;
   }
   env.PATH = `${shimDir}:${options.env?.PATH ?? process.env.PATH ?? '/usr/bin:/bin'}`;
-  const agentArgs = [agentPath, '--root', options.root, ...args];
+  const agentArgs = [...(options.nodeArgs ?? []), agentPath, '--root', options.root, ...args];
   const isolatedUts = chrootArgv ? true : !options.noUnshare && canUnshareUts();
   const child = chrootArgv
     ? spawn(chrootArgv[0]!, chrootArgv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] })

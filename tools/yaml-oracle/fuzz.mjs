@@ -90,8 +90,12 @@ function randomString(maxLen = 12) {
   return s;
 }
 
+const KEY_CHARS = [...'ab0019-._A Zzé٣ª00112233'];
 function randomKey() {
   const r = rnd();
+  // Keys that exercise the "natural" ordering of sorter.go.
+  if (r < 0.2) return Array.from({ length: 1 + int(8) }, () => pick(KEY_CHARS)).join('');
+  if (r < 0.25) return `v${int(3)}.${int(12)}.${int(12)}${pick(['', '-rc1', '-rc10', '-rc2', '+b01'])}`;
   if (r < 0.25) return pick(['item', 'node-', 'x', 'a', 'v', '']) + int(120) + pick(['', 'a', '-1', '.5', '0', 'b2']);
   if (r < 0.3) return pick(['k', 'é', '- ', 'x\n']).repeat(40 + int(50));
   if (r < 0.35) return '0'.repeat(int(3)) + int(1e6) + pick(['', '9', 'x']);

@@ -1,0 +1,196 @@
+// `npm run bench`: start-up, size, memory and CPU of the built agent, measured side by side in
+// one run and printed as one table. Every agent run goes through the tests' spawn helper
+// (shims first on PATH, a temporary --root): nothing here can reboot or rename this machine.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { LABELS } from '../test/support/elemental-api';
+import { type Journey, journey, onlyHost } from '../test/support/lifecycle';
+import { AGENT_PATH, type AgentOptions } from '../test/support/spawn-agent';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
+const ITERATIONS = 2000;
+const MAXRSS_PRELOAD = resolve('bench/max-rss.cjs');
+// Like-for-like with `node -e 0`: no unshare in front of node (the shims still guard the host).
+const DIRECT: Partial<AgentOptions> = { noUnshare: true };
+
+const rows: [string, string, string][] = [];
+const row = (what: string, value: string, target = '') => {
+  rows.push([what, value, target]);
+  console.log(`  ${what}: ${value}${target ? `  (${target})` : ''}`);
+};
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
+const ms = (v: number) => `${v.toFixed(1)} ms`;
+const mb = (kib: number) => `${(kib / 1024).toFixed(1)} MB`;
+const verdict = (ok: boolean) => (ok ? 'ok' : 'MISSED');
+
+function time(argv: string[]): number {
+  const start = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, argv, { stdio: 'ignore' });
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}`);
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+function coldStart(): number {
+  console.log(`cold start (median of ${ROUNDS}, interleaved)`);
+  const floor: number[] = [];
+  const version: number[] = [];
+  const help: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    floor.push(time(['-e', '0']));
+    version.push(time([AGENT_PATH, 'version']));
+    help.push(time([AGENT_PATH, '--help']));
+  }
+  const f = median(floor);
+  row('node -e 0 (floor)', ms(f));
+  row('version', `${ms(median(version))} = ${(median(version) / f).toFixed(2)} × floor`, `target ≤ 1.2 ×: ${verdict(median(version) / f <= 1.2)}`);
+  row('--help', `${ms(median(help))} = ${(median(help) / f).toFixed(2)} × floor`, `target ≤ 1.25 ×: ${verdict(median(help) / f <= 1.25)}`);
+  return f;
+}
+
+async function register(floor: number): Promise<void> {
+  console.log(`register --install against the stand-in (median of ${ROUNDS})`);
+  const firstRequest: number[] = [];
+  const wall: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    const j = await journey();
+    try {
+      const spawned = Date.now();
+      const start = process.hrtime.bigint();
+      const r = await j.run(['register', '--install'], DIRECT);
+      wall.push(Number(process.hrtime.bigint() - start) / 1e6);
+      if (r.code !== 0) throw new Error(`register exited ${r.code}: ${r.stderr}`);
+      firstRequest.push(j.api.requests[0]!.time - spawned);
+    } finally {
+      await j.close();
+    }
+  }
+  const first = median(firstRequest);
+  row('spawn → first request', `${ms(first)} = ${(first / floor).toFixed(2)} × floor`, `target ≤ 1.4 ×: ${verdict(first / floor <= 1.4)}`);
+  row('register --install wall time', ms(median(wall)));
+}
+
+function bundle(): void {
+  const bytes = readFileSync(AGENT_PATH);
+  const gz = gzipSync(bytes, { level: 9 }).length;
+  row('bundle size', `${bytes.length} B (${(bytes.length / 1024).toFixed(1)} KB), gzip ${gz} B (${(gz / 1024).toFixed(1)} KB)`, `target ≤ 150 KB: ${verdict(bytes.length <= 150 * 1024)}`);
+  const meta = JSON.parse(readFileSync('dist/meta.json', 'utf8')) as { outputs: Record<string, { inputs: Record<string, { bytesInOutput: number }> }> };
+  const byOwner = new Map<string, number>();
+  for (const [file, info] of Object.entries(meta.outputs['dist/elemental-agent.js']!.inputs)) {
+    const owner = file.includes('node_modules/') ? file.split('node_modules/')[1]!.split('/')[0]! : file;
+    byOwner.set(owner, (byOwner.get(owner) ?? 0) + info.bytesInOutput);
+  }
+  const top = [...byOwner.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8);
+  row('top contributors', top.map(([k, v]) => `${k} ${(v / 1024).toFixed(1)} KB`).join(', '));
+}
+
+function procStatus(pid: number): { rss: number; hwm: number } | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kib = (key: string) => Number(/\s(\d+) kB/.exec(text.split('\n').find((l) => l.startsWith(key)) ?? '')?.[1] ?? 0);
+    return { rss: kib('VmRSS:'), hwm: kib('VmHWM:') };
+  } catch {
+    return undefined;
+  }
+}
+
+function cpuTicks(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return Number(fields[11]) + Number(fields[12]); // utime + stime, in clock ticks
+}
+
+async function registeredBootstrapped(agent: Record<string, unknown> = {}): Promise<{ j: Journey; name: string }> {
+  const j = await journey({ agent });
+  const r = await j.run(['register', '--install'], DIRECT);
+  if (r.code !== 0) throw new Error(`register exited ${r.code}`);
+  const name = onlyHost(j).name;
+  return { j, name };
+}
+
+async function runLoop(): Promise<number> {
+  console.log(`run: ${ITERATIONS} reconcile iterations at a 1 ms period`);
+  const { j, name } = await registeredBootstrapped({ reconciliation: 1_000_000 });
+  try {
+    j.api.setBootstrap(j.reg, name, { config: 'x' });
+    j.api.updateHost(j.reg, name, (h) => {
+      h.labels[LABELS.bootstrapped] = 'true';
+    });
+    const iterations = () => j.api.requests.filter((r) => r.op === 'patchHost' && (r.body as { phase?: string } | undefined)?.phase === 'Running').length;
+    const agent = j.start(['run'], { ...DIRECT, timeoutMs: 120_000 });
+    const pid = agent.child.pid!;
+    await j.api.waitFor(() => iterations() >= 200, 60_000);
+    const warm = procStatus(pid)!;
+    const ticksWarm = cpuTicks(pid);
+    const started = Date.now();
+    await j.api.waitFor(() => iterations() >= ITERATIONS + 200, 120_000);
+    const after = procStatus(pid)!;
+    const ticks = cpuTicks(pid) - ticksWarm;
+    const elapsed = Date.now() - started;
+    agent.child.kill('SIGTERM');
+    await agent.result;
+    const growth = after.rss - warm.rss;
+    row('run RSS after 200 iterations', mb(warm.rss), `target ≤ 60 MB: ${verdict(after.hwm <= 60 * 1024)}`);
+    row(`run RSS after ${ITERATIONS} more`, `${mb(after.rss)} (growth ${(growth / 1024).toFixed(2)} MB, peak ${mb(after.hwm)})`, `target growth < 2 MB: ${verdict(growth < 2048)}`);
+    const hz = 100; // USER_HZ on Linux
+    row('CPU per reconcile iteration', `${((ticks / hz) * 1000 / ITERATIONS).toFixed(3)} ms (${ITERATIONS} iterations in ${elapsed} ms)`);
+    return warm.rss;
+  } finally {
+    await j.close();
+  }
+}
+
+async function bigInputs(idleKib: number): Promise<void> {
+  console.log('big inputs (peak RSS via process.resourceUsage at exit)');
+  const dir = mkdtempSync(join(tmpdir(), 'elemental-bench-'));
+  const measure = { nodeArgs: ['--require', MAXRSS_PRELOAD], env: { BENCH_MAXRSS_FILE: join(dir, 'maxrss') } };
+  // 10 MB bootstrap config.
+  {
+    const { j, name } = await registeredBootstrapped();
+    try {
+      const size = 10 * 1024 * 1024;
+      j.api.setBootstrap(j.reg, name, { config: `#cloud-config\n# ${'x'.repeat(size)}\n` });
+      const start = process.hrtime.bigint();
+      const r = await j.run(['run'], { ...DIRECT, ...measure });
+      const elapsed = Number(process.hrtime.bigint() - start) / 1e6;
+      if (r.code !== 0) throw new Error(`run exited ${r.code}`);
+      const peak = Number(readFileSync(join(dir, 'maxrss'), 'utf8'));
+      const ratio = (peak - idleKib) / (size / 1024);
+      row('10 MB bootstrap config', `${ms(elapsed)}, peak RSS ${mb(peak)} = idle + ${ratio.toFixed(2)} × size`, `target < 3 ×: ${verdict(ratio < 3)}`);
+    } finally {
+      await j.close();
+    }
+  }
+  // 5 MB osVersionManagement.
+  {
+    const { j, name } = await registeredBootstrapped();
+    try {
+      const osv: Record<string, string> = {};
+      for (let i = 0; i < 5 * 1024; i++) osv[`k${i}`] = 'v'.repeat(1020);
+      j.api.setOsVersionManagement(j.reg, name, osv);
+      const start = process.hrtime.bigint();
+      const agent = j.start(['run'], { ...DIRECT, ...measure });
+      await j.api.waitFor(() => j.api.host(j.reg, name)?.conditions.find((c) => c.type === 'OSVersionReady'), 60_000);
+      const elapsed = Number(process.hrtime.bigint() - start) / 1e6;
+      agent.child.kill('SIGTERM');
+      await agent.result;
+      const peak = Number(readFileSync(join(dir, 'maxrss'), 'utf8'));
+      row('5 MB osVersionManagement', `${ms(elapsed)} to OSVersionReady, peak RSS ${mb(peak)} = idle + ${((peak - idleKib) / 5120).toFixed(2)} × size`);
+    } finally {
+      await j.close();
+    }
+  }
+}
+
+export async function main(): Promise<number> {
+  console.log(`elemental-agent bench — node ${process.version}, ${AGENT_PATH}`);
+  const floor = coldStart();
+  await register(floor);
+  bundle();
+  const idle = await runLoop();
+  await bigInputs(idle);
+  console.log('\n| measurement | value | target |\n|---|---|---|');
+  for (const [what, value, target] of rows) console.log(`| ${what} | ${value} | ${target} |`);
+  return 0;
+}
