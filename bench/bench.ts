@@ -2,7 +2,7 @@
 // one run and printed as one table. Every agent run goes through the tests' spawn helper
 // (shims first on PATH, a temporary --root): nothing here can reboot or rename this machine.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -109,7 +109,7 @@ async function registeredBootstrapped(agent: Record<string, unknown> = {}): Prom
   return { j, name };
 }
 
-async function runLoop(): Promise<number> {
+async function runLoop(): Promise<void> {
   console.log(`run: ${ITERATIONS} reconcile iterations at a 1 ms period`);
   const { j, name } = await registeredBootstrapped({ reconciliation: 1_000_000 });
   try {
@@ -118,69 +118,90 @@ async function runLoop(): Promise<number> {
       h.labels[LABELS.bootstrapped] = 'true';
     });
     const iterations = () => j.api.requests.filter((r) => r.op === 'patchHost' && (r.body as { phase?: string } | undefined)?.phase === 'Running').length;
-    const agent = j.start(['run'], { ...DIRECT, timeoutMs: 120_000 });
+    const heapFile = join(mkdtempSync(join(tmpdir(), 'elemental-bench-')), 'heap.json');
+    const agent = j.start(['run'], {
+      ...DIRECT,
+      timeoutMs: 120_000,
+      nodeArgs: ['--expose-gc', '--require', MAXRSS_PRELOAD],
+      env: { BENCH_HEAP_FILE: heapFile },
+    });
     const pid = agent.child.pid!;
+    const heapAfterGc = async (): Promise<number> => {
+      rmSync(heapFile, { force: true });
+      process.kill(pid, 'SIGUSR2');
+      for (let i = 0; i < 200 && !existsSync(heapFile); i++) await new Promise((r) => setTimeout(r, 10));
+      return (JSON.parse(readFileSync(heapFile, 'utf8')) as { heapUsed: number }).heapUsed / 1024;
+    };
     await j.api.waitFor(() => iterations() >= 200, 60_000);
     const warm = procStatus(pid)!;
+    const heapWarm = await heapAfterGc();
     const ticksWarm = cpuTicks(pid);
     const started = Date.now();
     await j.api.waitFor(() => iterations() >= ITERATIONS + 200, 120_000);
     const after = procStatus(pid)!;
     const ticks = cpuTicks(pid) - ticksWarm;
     const elapsed = Date.now() - started;
+    const heapAfter = await heapAfterGc();
     agent.child.kill('SIGTERM');
     await agent.result;
     const growth = after.rss - warm.rss;
-    row('run RSS after 200 iterations', mb(warm.rss), `target ≤ 60 MB: ${verdict(after.hwm <= 60 * 1024)}`);
-    row(`run RSS after ${ITERATIONS} more`, `${mb(after.rss)} (growth ${(growth / 1024).toFixed(2)} MB, peak ${mb(after.hwm)})`, `target growth < 2 MB: ${verdict(growth < 2048)}`);
+    const heapGrowth = heapAfter - heapWarm;
+    row('run RSS after 200 iterations', mb(warm.rss), `target ≤ 60 MB: ${verdict(warm.rss <= 60 * 1024)}`);
+    row(`run RSS after ${ITERATIONS} more`, `${mb(after.rss)} (growth ${(growth / 1024).toFixed(2)} MB, peak ${mb(after.hwm)})`, `peak ≤ 60 MB: ${verdict(after.hwm <= 60 * 1024)}; growth < 2 MB: ${verdict(growth < 2048)}`);
+    row(`heap after GC, 200 → ${ITERATIONS + 200} iterations`, `${mb(heapWarm)} → ${mb(heapAfter)} (${heapGrowth >= 0 ? '+' : ''}${(heapGrowth / 1024).toFixed(2)} MB)`, `leak signal < 2 MB: ${verdict(heapGrowth < 2048)}`);
     const hz = 100; // USER_HZ on Linux
     row('CPU per reconcile iteration', `${((ticks / hz) * 1000 / ITERATIONS).toFixed(3)} ms (${ITERATIONS} iterations in ${elapsed} ms)`);
-    return warm.rss;
   } finally {
     await j.close();
   }
 }
 
-async function bigInputs(idleKib: number): Promise<void> {
-  console.log('big inputs (peak RSS via process.resourceUsage at exit)');
+/** Peak RSS (KiB) and wall time of `run` applying a bootstrap config of `size` bytes. */
+async function bootstrapPeak(size: number, measure: Partial<AgentOptions>, maxRssFile: string): Promise<{ peak: number; ms: number }> {
+  const { j, name } = await registeredBootstrapped();
+  try {
+    j.api.setBootstrap(j.reg, name, { config: `#cloud-config\n# ${'x'.repeat(size)}\n` });
+    const start = process.hrtime.bigint();
+    const r = await j.run(['run'], { ...DIRECT, ...measure });
+    if (r.code !== 0) throw new Error(`run exited ${r.code}`);
+    return { peak: Number(readFileSync(maxRssFile, 'utf8')), ms: Number(process.hrtime.bigint() - start) / 1e6 };
+  } finally {
+    await j.close();
+  }
+}
+
+/** Peak RSS (KiB) and time to OSVersionReady of `run` reconciling `osv`. */
+async function osVersionPeak(osv: Record<string, string>, measure: Partial<AgentOptions>, maxRssFile: string): Promise<{ peak: number; ms: number }> {
+  const { j, name } = await registeredBootstrapped();
+  try {
+    j.api.setOsVersionManagement(j.reg, name, osv);
+    const start = process.hrtime.bigint();
+    const agent = j.start(['run'], { ...DIRECT, ...measure });
+    await j.api.waitFor(() => j.api.host(j.reg, name)?.conditions.find((c) => c.type === 'OSVersionReady'), 60_000);
+    const elapsed = Number(process.hrtime.bigint() - start) / 1e6;
+    agent.child.kill('SIGTERM');
+    await agent.result;
+    return { peak: Number(readFileSync(maxRssFile, 'utf8')), ms: elapsed };
+  } finally {
+    await j.close();
+  }
+}
+
+async function bigInputs(): Promise<void> {
+  console.log('big inputs (peak RSS via process.resourceUsage at exit; idle = the same run with a tiny input)');
   const dir = mkdtempSync(join(tmpdir(), 'elemental-bench-'));
-  const measure = { nodeArgs: ['--require', MAXRSS_PRELOAD], env: { BENCH_MAXRSS_FILE: join(dir, 'maxrss') } };
-  // 10 MB bootstrap config.
-  {
-    const { j, name } = await registeredBootstrapped();
-    try {
-      const size = 10 * 1024 * 1024;
-      j.api.setBootstrap(j.reg, name, { config: `#cloud-config\n# ${'x'.repeat(size)}\n` });
-      const start = process.hrtime.bigint();
-      const r = await j.run(['run'], { ...DIRECT, ...measure });
-      const elapsed = Number(process.hrtime.bigint() - start) / 1e6;
-      if (r.code !== 0) throw new Error(`run exited ${r.code}`);
-      const peak = Number(readFileSync(join(dir, 'maxrss'), 'utf8'));
-      const ratio = (peak - idleKib) / (size / 1024);
-      row('10 MB bootstrap config', `${ms(elapsed)}, peak RSS ${mb(peak)} = idle + ${ratio.toFixed(2)} × size`, `target < 3 ×: ${verdict(ratio < 3)}`);
-    } finally {
-      await j.close();
-    }
-  }
-  // 5 MB osVersionManagement.
-  {
-    const { j, name } = await registeredBootstrapped();
-    try {
-      const osv: Record<string, string> = {};
-      for (let i = 0; i < 5 * 1024; i++) osv[`k${i}`] = 'v'.repeat(1020);
-      j.api.setOsVersionManagement(j.reg, name, osv);
-      const start = process.hrtime.bigint();
-      const agent = j.start(['run'], { ...DIRECT, ...measure });
-      await j.api.waitFor(() => j.api.host(j.reg, name)?.conditions.find((c) => c.type === 'OSVersionReady'), 60_000);
-      const elapsed = Number(process.hrtime.bigint() - start) / 1e6;
-      agent.child.kill('SIGTERM');
-      await agent.result;
-      const peak = Number(readFileSync(join(dir, 'maxrss'), 'utf8'));
-      row('5 MB osVersionManagement', `${ms(elapsed)} to OSVersionReady, peak RSS ${mb(peak)} = idle + ${((peak - idleKib) / 5120).toFixed(2)} × size`);
-    } finally {
-      await j.close();
-    }
-  }
+  const maxRssFile = join(dir, 'maxrss');
+  const measure = { nodeArgs: ['--require', MAXRSS_PRELOAD], env: { BENCH_MAXRSS_FILE: maxRssFile } };
+  const size = 10 * 1024 * 1024;
+  const idle = await bootstrapPeak(16, measure, maxRssFile);
+  const big = await bootstrapPeak(size, measure, maxRssFile);
+  const ratio = (big.peak - idle.peak) / (size / 1024);
+  row('10 MB bootstrap config', `${ms(big.ms)}, peak RSS ${mb(big.peak)} = idle ${mb(idle.peak)} + ${ratio.toFixed(2)} × size`, `target < 3 ×: ${verdict(ratio < 3)}`);
+  const osv: Record<string, string> = {};
+  for (let i = 0; i < 5 * 1024; i++) osv[`k${i}`] = 'v'.repeat(1020);
+  const osvIdle = await osVersionPeak({ k: 'v' }, measure, maxRssFile);
+  const osvBig = await osVersionPeak(osv, measure, maxRssFile);
+  row('5 MB osVersionManagement', `${ms(osvBig.ms)} to OSVersionReady, peak RSS ${mb(osvBig.peak)} = idle ${mb(osvIdle.peak)} + ${((osvBig.peak - osvIdle.peak) / 5120).toFixed(2)} × size`);
 }
 
 export async function main(): Promise<number> {
@@ -188,8 +209,8 @@ export async function main(): Promise<number> {
   const floor = coldStart();
   await register(floor);
   bundle();
-  const idle = await runLoop();
-  await bigInputs(idle);
+  await runLoop();
+  await bigInputs();
   console.log('\n| measurement | value | target |\n|---|---|---|');
   for (const [what, value, target] of rows) console.log(`| ${what} | ${value} | ${target} |`);
   return 0;

@@ -38,14 +38,15 @@ const realOps: WriteOps = nodeFs;
 export function writeFileAtomic(path: string, data: string | Uint8Array, mode: number, ops: WriteOps = realOps): void {
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const buffer = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   let fd: number | undefined;
   try {
     fd = ops.openSync(tmp, 'wx', mode);
     ops.fchmodSync(fd, mode);
-    let offset = 0;
-    while (offset < buffer.length) {
-      offset += ops.writeSync(fd, buffer, offset, buffer.length - offset);
+    for (const buffer of encodedPieces(data)) {
+      let offset = 0;
+      while (offset < buffer.length) {
+        offset += ops.writeSync(fd, buffer, offset, buffer.length - offset);
+      }
     }
     ops.fsyncSync(fd);
     ops.closeSync(fd);
@@ -67,6 +68,26 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode: n
     throw err;
   }
   fsyncDir(dir);
+}
+
+const PIECE_CHARS = 1 << 20;
+
+/**
+ * UTF-8 bytes of `data` in pieces of about 1 MiB, so that a 10 MB string is never held a second
+ * time as one 10 MB buffer. A piece never ends between the two halves of a surrogate pair.
+ */
+function* encodedPieces(data: string | Uint8Array): Generator<Uint8Array> {
+  if (typeof data !== 'string') {
+    yield data;
+    return;
+  }
+  for (let start = 0; start < data.length; ) {
+    let end = Math.min(start + PIECE_CHARS, data.length);
+    const last = data.charCodeAt(end - 1);
+    if (end < data.length && last >= 0xd800 && last <= 0xdbff) end--; // keep the pair together
+    yield Buffer.from(data.slice(start, end), 'utf8');
+    start = end;
+  }
 }
 
 function fsyncDir(dir: string): void {

@@ -144,11 +144,14 @@ export class Transport {
             fail(tooLarge(limit));
             return;
           }
+          // With a declared length the body is copied into one buffer as it arrives, so a big
+          // response (a 10 MB bootstrap) is held once, not as chunks plus their concatenation.
+          const sized = !unexpected && Number.isFinite(declared) && declared > 0 ? Buffer.allocUnsafe(declared) : undefined;
           const chunks: Buffer[] = [];
           let total = 0;
           res.on('data', (chunk: Buffer) => {
             if (settled) return;
-            if (total + chunk.length > limit) {
+            if (total + chunk.length > limit || (sized && total + chunk.length > sized.length)) {
               if (!unexpected) {
                 fail(tooLarge(limit));
                 return;
@@ -157,10 +160,11 @@ export class Transport {
               done(Buffer.concat(chunks));
               return;
             }
+            if (sized) chunk.copy(sized, total);
+            else chunks.push(chunk);
             total += chunk.length;
-            chunks.push(chunk);
           });
-          res.on('end', () => done(Buffer.concat(chunks)));
+          res.on('end', () => done(sized ? sized.subarray(0, total) : Buffer.concat(chunks)));
           // Node reports a truncated body as an 'aborted' error (ECONNRESET).
           res.on('error', () => fail(new TransportError('network', 'connection closed before the response was complete')));
           res.on('close', () => {

@@ -33,6 +33,14 @@ test('atomic write creates the file with the exact mode, whatever the umask', ()
   assert.equal(fs.readdirSync(dir).sort(), ['a', 'key']);
 });
 
+test('atomic write of a large string is byte-exact, surrogate pairs included', () => {
+  const dir = tmp();
+  // An emoji straddles every 1 MiB piece boundary of the writer.
+  const text = `${'a'.repeat((1 << 20) - 1)}😀${'é'.repeat(1 << 20)}😀${'z'.repeat(12345)}`;
+  writeFileAtomic(join(dir, 'big'), text, 0o644);
+  assert.ok(fs.readFileSync(join(dir, 'big')).equals(Buffer.from(text, 'utf8')));
+});
+
 test('atomic write replaces content and mode of an existing file', () => {
   const dir = tmp();
   const p = join(dir, 'config.yaml');
