@@ -26,6 +26,8 @@ export interface AgentContext {
   host: Host;
   plugin: OsPlugin;
   identity: Identity;
+  /** True when the identity was loaded from <workDir>/private.key (this host registered before). */
+  identityFromDisk: boolean;
   client: ElementalClient;
   /** The current hostname of this host (the registered name after registration). */
   hostname: string;
@@ -60,7 +62,9 @@ export async function startAgent(options: GlobalOptions, start: StartOptions = {
     signal: stopSignal,
   } as AgentContext;
   await applyConfig(ctx, config, start.env);
-  ctx.identity = Identity.load(root.resolve(join(config.agent.workDir, PRIVATE_KEY_FILE))) ?? Identity.generate();
+  const stored = Identity.load(root.resolve(join(config.agent.workDir, PRIVATE_KEY_FILE)));
+  ctx.identityFromDisk = stored !== undefined;
+  ctx.identity = stored ?? Identity.generate();
   ctx.client = buildClient(ctx, start.env);
   ctx.hostname = await ctx.plugin.getHostname();
   log.debug(`current hostname: ${ctx.hostname}`);

@@ -52,6 +52,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode: n
     ops.closeSync(fd);
     fd = undefined;
     ops.renameSync(tmp, path);
+    removeStaleTemps(dir, basename(path));
   } catch (err) {
     if (fd !== undefined) {
       try {
@@ -68,6 +69,40 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode: n
     throw err;
   }
   fsyncDir(dir);
+}
+
+/** Whether a process with this pid exists (EPERM: it does, but belongs to someone else). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Temp files of `name` left by a writer that was killed (power cut, kill -9) are removed by
+ * the next successful write of the same file, unless their writer is still alive.
+ */
+function removeStaleTemps(dir: string, name: string): void {
+  const prefix = `.${name}.`;
+  let entries: string[];
+  try {
+    entries = nodeFs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    if (!entry.startsWith(prefix) || !entry.endsWith('.tmp')) continue;
+    const m = /^(\d+)\.[0-9a-f]{8}\.tmp$/.exec(entry.slice(prefix.length));
+    if (!m || Number(m[1]) === process.pid || processAlive(Number(m[1]))) continue;
+    try {
+      nodeFs.unlinkSync(join(dir, entry));
+    } catch {
+      /* gone already, or not ours to remove */
+    }
+  }
 }
 
 const PIECE_CHARS = 1 << 20;

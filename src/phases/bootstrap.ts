@@ -1,7 +1,7 @@
 // Bootstrap (SPEC §8 run step 4): apply the CAPI bootstrap config and reboot, or, once the
 // bootstrap's sentinel file exists, report the host bootstrapped.
 import type { AgentContext } from '../agent';
-import { errorMessage } from '../errors';
+import { AgentError, errorMessage } from '../errors';
 import { fileExists } from '../fs';
 import { log } from '../log';
 import { StopRequested } from '../signals';
@@ -22,8 +22,11 @@ export async function bootstrap(ctx: AgentContext): Promise<BootstrapOutcome> {
       return 'bootstrapped';
     }
     const { format, config } = await ctx.client.getBootstrap(ctx.hostname);
+    // An answer without a config would write an empty bootstrap file and reboot into a host
+    // that can never bootstrap ("bootstrap already applied" ever after).
+    if (typeof config !== 'string' || config === '') throw new AgentError('the bootstrap answer has no config');
     log.info(`applying the ${format ?? 'unspecified'} bootstrap config`);
-    await ctx.plugin.bootstrap(format ?? '', config ?? '');
+    await ctx.plugin.bootstrap(format ?? '', config);
     await reportCondition(
       ctx,
       condition(ConditionType.bootstrapReady, false, 'Info', Reason.waitingForBootstrap, Message.waitingForBootstrap),
@@ -33,7 +36,7 @@ export async function bootstrap(ctx: AgentContext): Promise<BootstrapOutcome> {
     return 'reboot';
   } catch (err) {
     if (err instanceof StopRequested) throw err;
-    log.error(`bootstrapping: ${errorMessage(err)}`);
+    log.error(`bootstrapping: ${errorMessage(err)} (retrying)`);
     await reportCondition(ctx, failed(ConditionType.bootstrapReady, Reason.bootstrapFailed, conditionMessage(err)));
     return 'failed';
   }

@@ -19,7 +19,7 @@ export async function reconcileOsVersion(ctx: AgentContext, host: ApiHostRespons
     rebootNeeded = await ctx.plugin.reconcileOSVersion(pluginJson(host.osVersionManagement));
   } catch (err) {
     if (err instanceof StopRequested) throw err;
-    log.error(`reconciling OS version: ${errorMessage(err)}`);
+    log.error(`reconciling OS version: ${errorMessage(err)} (retrying)`);
     await reportCondition(ctx, failed(ConditionType.osVersionReady, Reason.osVersionReconciliationFailed, conditionMessage(err)));
     return 'failed';
   }
@@ -35,7 +35,7 @@ export async function reconcileOsVersion(ctx: AgentContext, host: ApiHostRespons
     if (inPlaceUpdate) await patch(ctx, { inPlaceUpdate: IN_PLACE_UPDATE_DONE });
   } catch (err) {
     if (err instanceof StopRequested) throw err;
-    log.error(`reporting OS version reconciled: ${errorMessage(err)}`);
+    log.error(`reporting OS version reconciled: ${errorMessage(err)} (retrying)`);
     return 'failed';
   }
   // Routine while not bootstrapped (every period): only an in-place update is news.

@@ -32,37 +32,63 @@ interface Registered {
   registration: ApiRegistrationResponse;
 }
 
+/**
+ * PATCH {} as this host: true when the server knows `name` with our key, false when it does
+ * not know it (404, or 403 when `forbiddenMeansAbsent`: the name belongs to another key).
+ * Anything else (5xx, timeouts, garbage) is an error and the registration loop retries.
+ */
+async function probe(ctx: AgentContext, name: string, forbiddenMeansAbsent = false): Promise<boolean> {
+  try {
+    await ctx.client.patchHost(name, {});
+    return true;
+  } catch (err) {
+    if (err instanceof ApiError && (err.statusCode === 404 || (forbiddenMeansAbsent && err.statusCode === 403))) return false;
+    throw err;
+  }
+}
+
+function isValidHostname(name: string): boolean {
+  try {
+    validateHostname(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Step 1: GET registration → pick a name → PATCH {} probe → POST create. Retried forever. */
 async function registrationLoop(ctx: AgentContext): Promise<Registered> {
   const pubKey = ctx.identity.publicKeyPem();
-  // A random name is kept across retries (unless the server said 409), so that a create whose
-  // response was lost is found by the next probe instead of leaving an orphan host behind.
+  // With a key on disk this host may have registered before (a register interrupted after
+  // finalize began): it first looks for itself under its current name, so that running
+  // register again does not leave the first host behind as an orphan.
+  let ownName = ctx.identityFromDisk && isValidHostname(ctx.hostname) ? ctx.hostname : undefined;
+  // A random name is kept across retries, so that a create whose answer was lost is found by
+  // the next probe instead of leaving an orphan host behind.
   let randomName: string | undefined;
   return retry(ctx, 'registering', async () => {
     const registration = await ctx.client.getRegistration();
+    if (ownName) {
+      if (await probe(ctx, ownName, true)) {
+        log.info(`found existing host '${ownName}' for this host's key, skipping creation`);
+        return { name: ownName, registration };
+      }
+      ownName = undefined;
+    }
     const settings = registration.config?.elemental?.agent?.hostname;
     const name = settings?.useExisting ? pickHostname(settings, ctx.hostname) : (randomName ??= pickHostname(settings, ctx.hostname));
     validateHostname(name);
     log.debug(`selected hostname ${name}`);
-    try {
-      await ctx.client.patchHost(name, {});
+    if (await probe(ctx, name)) {
       log.info(`found existing host '${name}', skipping creation`);
       return { name, registration };
-    } catch (err) {
-      if (err instanceof StopRequested) throw err;
-      log.debug(`probing for an existing host '${name}': ${errorMessage(err)}`);
     }
-    try {
-      await ctx.client.createHost({
-        name,
-        annotations: registration.hostAnnotations,
-        labels: registration.hostLabels,
-        pubKey,
-      });
-    } catch (err) {
-      if (err instanceof ApiError && err.statusCode === 409) randomName = undefined;
-      throw err;
-    }
+    await ctx.client.createHost({
+      name,
+      annotations: registration.hostAnnotations,
+      labels: registration.hostLabels,
+      pubKey,
+    });
     return { name, registration };
   });
 }

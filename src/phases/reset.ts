@@ -14,7 +14,7 @@ export async function triggerReset(ctx: AgentContext): Promise<boolean> {
     await ctx.plugin.triggerReset();
   } catch (err) {
     if (err instanceof StopRequested) throw err;
-    log.error(`triggering reset: ${errorMessage(err)}`);
+    log.error(`triggering reset: ${errorMessage(err)} (retrying)`);
     await reportCondition(ctx, failed(ConditionType.resetReady, Reason.resetFailed, `triggering reset: ${conditionMessage(err)}`));
     return false;
   }
@@ -34,10 +34,15 @@ export async function reset(ctx: AgentContext): Promise<void> {
       try {
         await ctx.client.deleteHost(ctx.hostname);
       } catch (err) {
-        // The server removes the host once it is reset: if our final PATCH landed but its
-        // answer was lost, the host is gone and the reset is complete.
-        if (finalPatchSent && err instanceof ApiError && err.statusCode === 404) {
-          log.info('the host is already gone from the server: reset complete');
+        // The server removes a host once it is reset. A 404 means our final PATCH landed (its
+        // answer lost, or an earlier reset run was stopped after it): nothing is left to do on
+        // the server, and looping on 404 forever would help nobody.
+        if (err instanceof ApiError && err.statusCode === 404) {
+          log.warn(
+            finalPatchSent
+              ? 'the host is already gone from the server: reset complete'
+              : `host '${ctx.hostname}' is not registered on the server (already reset, or never registered): nothing left to reset there`,
+          );
           return;
         }
         throw err;

@@ -8,7 +8,7 @@
 //   namespace (refused otherwise) and its own mount namespace holding a fresh /proc, which goes
 //   away with the agent: `unshare --uts --mount-proc=<dir>/proc -- chroot <dir> node bundle`.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, chmodSync, constants as fsConstants, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants as fsConstants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 
@@ -206,6 +206,7 @@ export function startAgent(args: string[], options: AgentOptions): RunningAgent 
       const calls = existsSync(logFile)
         ? readFileSync(logFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as ShimCall)
         : [];
+      rmSync(shimHome, { recursive: true, force: true });
       resolvePromise({ code, signal, stdout, stderr, calls, isolatedUts });
     });
   });

@@ -80,6 +80,18 @@ test('a failed fsync or rename leaves no partial target', () => {
   assert.equal(fs.readdirSync(dir), []);
 });
 
+test('temp files left by a killed writer are removed by the next write; a live writer\'s are kept', () => {
+  const dir = tmp();
+  const dead = join(dir, '.config.yaml.999999999.0badc0de.tmp');
+  const alive = join(dir, `.config.yaml.${process.ppid}.0badc0de.tmp`);
+  const other = join(dir, '.install.yaml.999999999.0badc0de.tmp');
+  for (const f of [dead, alive, other]) fs.writeFileSync(f, 'partial');
+  writeFileAtomic(join(dir, 'config.yaml'), 'new\n', 0o640);
+  assert.not.ok(fs.existsSync(dead));
+  assert.ok(fs.existsSync(alive), 'a running writer keeps its temp file');
+  assert.ok(fs.existsSync(other), 'only temps of the file written are touched');
+});
+
 test('ensureDir creates the directory with its mode and missing parents 0755', () => {
   const dir = tmp();
   const old = process.umask(0o077);
