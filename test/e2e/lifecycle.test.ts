@@ -233,6 +233,50 @@ test('5. host deleted → needs.reset → reset waits for the operator → reset
   }
 });
 
+test('over HTTPS: caCert from a file under --root, then the inline CA the server hands out', async () => {
+  const j = await journey({ https: true });
+  try {
+    const r = await j.run(['register', '--install']);
+    assert.is(r.code, 0, r.stderr);
+    const name = onlyHost(j).name;
+    assert.ok(j.reg.uri.startsWith('https://127.0.0.1:'));
+    // The written config carries the server's inline CA as a literal block, and no http escape hatch.
+    const ca = j.api.caCertPem!.trimEnd().split('\n').map((l) => `        ${l}`).join('\n');
+    assert.is(
+      j.read(CONFIG_PATH),
+      `registration:\n    uri: ${j.reg.uri}\n    caCert: |\n${ca}\n    token: ${j.reg.token}\nagent:\n    workDir: ${WORK_DIR}\n    hostname:\n        prefix: m-\n    reconciliation: 100ms\n`,
+    );
+    // Later commands trust the server through that inline CA.
+    rmSync(j.path('/etc/elemental/ca.pem'));
+    j.api.deleteHost(j.reg, name);
+    const run = await j.run(['run']);
+    assert.is(run.code, 0, run.stderr);
+    assert.is(j.read(`${WORK_DIR}/needs.reset`), '1\n');
+  } finally {
+    await j.close();
+  }
+});
+
+test('over HTTPS without a CA: refused, with a line that says what to set', async () => {
+  const j = await journey({ https: true, startingAgentYaml: '' });
+  try {
+    writeFileSync(j.path(CONFIG_PATH), `registration:\n  uri: ${j.reg.uri}\n  token: ${j.imageToken}\nagent:\n  reconciliation: 100ms\n`);
+    const agent = j.start(['register']);
+    // The TLS handshake fails, so nothing reaches the stand-in's request log: watch stderr.
+    let stderr = '';
+    agent.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const deadline = Date.now() + 10_000;
+    while (!/\(retrying\)/.test(stderr) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+    agent.child.kill('SIGTERM');
+    const r = await agent.result;
+    assert.is(r.code, 143);
+    assert.match(r.stderr, /registering: getting registration: .*(caCert|useSystemCertPool).*\(retrying\)/);
+    assert.is(j.api.hosts(j.reg).length, 0);
+  } finally {
+    await j.close();
+  }
+});
+
 test('6. a server that is down at start: register retries and succeeds when it comes up', async () => {
   const j = await journey();
   try {

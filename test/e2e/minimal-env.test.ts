@@ -69,10 +69,10 @@ function buildChroot(): Chroot {
   put(NODE_IN_CHROOT, node, 0o755);
   for (const lib of nodeLibraries(node)) put(lib, lib, 0o755);
   put(AGENT_IN_CHROOT, AGENT_PATH, 0o755);
-  mkdirSync(join(dir, 'etc'), { mode: 0o755 });
+  mkdirSync(join(dir, 'etc'), { recursive: true, mode: 0o755 }); // recursive: a node installed under /etc or /tmp already made it
   writeFileSync(join(dir, 'etc/passwd'), 'root:x:0:0:root:/root:/sbin/nologin\n');
   writeFileSync(join(dir, 'etc/group'), 'root:x:0:\n');
-  mkdirSync(join(dir, 'tmp'));
+  mkdirSync(join(dir, 'tmp'), { recursive: true });
   chmodSync(join(dir, 'tmp'), 0o1777);
   mkdirSync(join(dir, 'proc'), { mode: 0o555 });
   return { dir, ...countFiles(dir) };

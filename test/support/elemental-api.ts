@@ -13,6 +13,7 @@ import { generateKeyPairSync, sign as cryptoSign, type KeyObject } from 'node:cr
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import './webcrypto';
 import { importSPKI, jwtVerify } from 'jose';
 import type {
   ApiAgentConfig,

@@ -9,6 +9,8 @@ import { type AgentOptions, type AgentResult, type RunningAgent, runAgent, start
 
 export const CONFIG_PATH = '/etc/elemental/agent/config.yaml';
 export const WORK_DIR = '/var/lib/elemental/agent';
+/** Where an HTTPS journey's starting config finds the CA (a host path, under --root). */
+export const CA_PATH = '/etc/elemental/ca.pem';
 /** 100 ms as the server sends it: integer nanoseconds. */
 export const FAST_RECONCILIATION_NS = 100_000_000;
 
@@ -40,15 +42,19 @@ export interface JourneyOptions {
   registration?: RegistrationOptions;
   /** Extra lines under `agent:` in the starting config. */
   startingAgentYaml?: string;
+  /** Serve HTTPS (test CA): the starting config trusts it through `caCert: /etc/elemental/ca.pem`
+   * under the root, and the server hands out the CA inline (no insecureAllowHttp anywhere). */
+  https?: boolean;
 }
 
 export async function journey(options: JourneyOptions = {}): Promise<Journey> {
-  const api = await startElementalApi();
+  const https = options.https === true;
+  const api = await startElementalApi({ https });
   const agent: ApiAgentConfig = {
     workDir: WORK_DIR,
     hostname: { prefix: 'm-' },
     reconciliation: FAST_RECONCILIATION_NS,
-    insecureAllowHttp: true,
+    ...(https ? {} : { insecureAllowHttp: true }),
     ...options.agent,
   };
   const reg = api.addRegistration({
@@ -66,9 +72,12 @@ export async function journey(options: JourneyOptions = {}): Promise<Journey> {
   const root = tempRoot();
   const path = (hostPath: string) => join(root, hostPath);
   mkdirSync(dirname(path(CONFIG_PATH)), { recursive: true });
+  if (https) writeFileSync(path(CA_PATH), api.caCertPem!);
   writeFileSync(
     path(CONFIG_PATH),
-    `registration:\n  uri: ${reg.uri}\n  token: ${imageToken}\nagent:\n  reconciliation: 100ms\n  insecureAllowHttp: true\n${options.startingAgentYaml ?? ''}`,
+    https
+      ? `registration:\n  uri: ${reg.uri}\n  token: ${imageToken}\n  caCert: ${CA_PATH}\nagent:\n  reconciliation: 100ms\n${options.startingAgentYaml ?? ''}`
+      : `registration:\n  uri: ${reg.uri}\n  token: ${imageToken}\nagent:\n  reconciliation: 100ms\n  insecureAllowHttp: true\n${options.startingAgentYaml ?? ''}`,
   );
   const base: AgentOptions = { root, timeoutMs: 30_000 };
   // Every journey runs with --debug, and its output is checked for secrets (SPEC §12).

@@ -6,7 +6,6 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { webcrypto } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -19,9 +18,8 @@ import { Identity } from '../../src/identity';
 import { setDebug, setLogSink } from '../../src/log';
 import { userAgent } from '../../src/version';
 import { testPki } from '../support/certs';
+import '../support/webcrypto';
 
-// jose uses the WebCrypto global, which Node 18 only has behind --experimental-global-webcrypto.
-if (!globalThis.crypto) Object.defineProperty(globalThis, 'crypto', { value: webcrypto, configurable: true, writable: true });
 
 const pki = testPki();
 const identity = Identity.generate();

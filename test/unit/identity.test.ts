@@ -1,15 +1,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { generateKeyPairSync, createPrivateKey, verify, webcrypto } from 'node:crypto';
+import { generateKeyPairSync, createPrivateKey, verify } from 'node:crypto';
 import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { importSPKI, jwtVerify, decodeProtectedHeader } from 'jose';
 import { Identity } from '../../src/identity';
 import { AgentError } from '../../src/errors';
+import '../support/webcrypto';
 
-// jose uses the WebCrypto global, which Node 18 only has behind --experimental-global-webcrypto.
-if (!globalThis.crypto) Object.defineProperty(globalThis, 'crypto', { value: webcrypto, configurable: true, writable: true });
 
 const dir = mkdtempSync(join(tmpdir(), 'elemental-identity-'));
 const AUD = 'https://elemental.example:9090/elemental/v1/namespaces/default/registrations/test';
