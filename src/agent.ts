@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import type { GlobalOptions } from './cli';
 import { type AgentConfig, loadConfigFile } from './config';
-import { durationToMs, parseGoDuration } from './duration';
+import { durationToMs, parseDurationText } from './duration';
 import { AgentError } from './errors';
 import { HostRoot, ensureDir } from './fs';
 import { type Host, SystemHost } from './host';
@@ -61,7 +61,7 @@ export async function startAgent(options: GlobalOptions, start: StartOptions = {
     host,
     signal: stopSignal,
   } as AgentContext;
-  await applyConfig(ctx, config, start.env);
+  await applyConfig(ctx, config);
   const stored = Identity.load(root.resolve(join(config.agent.workDir, PRIVATE_KEY_FILE)));
   ctx.identityFromDisk = stored !== undefined;
   ctx.identity = stored ?? Identity.generate();
@@ -71,7 +71,7 @@ export async function startAgent(options: GlobalOptions, start: StartOptions = {
   return ctx;
 }
 
-async function applyConfig(ctx: AgentContext, config: AgentConfig, _env?: NodeJS.ProcessEnv): Promise<void> {
+async function applyConfig(ctx: AgentContext, config: AgentConfig): Promise<void> {
   ctx.config = config;
   registerSecret(config.registration.token);
   ctx.wait = () => sleep(reconciliationWaitMs(ctx.config), ctx.signal);
@@ -92,7 +92,7 @@ export const REQUEST_TIMEOUT_ENV = 'ELEMENTAL_AGENT_REQUEST_TIMEOUT';
 function requestTimeoutMs(env: NodeJS.ProcessEnv = process.env): number | undefined {
   const text = env[REQUEST_TIMEOUT_ENV];
   if (!text) return undefined;
-  const ns = /^\d+$/.test(text) ? BigInt(text) : parseGoDuration(text);
+  const ns = parseDurationText(text);
   if (ns === undefined || ns <= 0n) {
     throw new AgentError(`${REQUEST_TIMEOUT_ENV}='${text.slice(0, 40)}': invalid duration (use e.g. 5s or 1m)`);
   }
@@ -119,6 +119,6 @@ function buildClient(ctx: AgentContext, env?: NodeJS.ProcessEnv): ElementalClien
 /** After registration: plugin and client follow the config the server handed out (SPEC §13). */
 export async function reinitAgent(ctx: AgentContext, config: AgentConfig, env?: NodeJS.ProcessEnv): Promise<void> {
   setDebug(ctx.options.debug || config.agent.debug);
-  await applyConfig(ctx, config, env);
+  await applyConfig(ctx, config);
   ctx.client = buildClient(ctx, env);
 }

@@ -2,7 +2,7 @@
 // One shape serves the file on disk and the config the server hands out at registration:
 // zero values mean "not set" (as in the reference's Go structs), defaults are applied on load.
 import { readFileSync } from 'node:fs';
-import { formatGoDuration, parseGoDuration } from './duration';
+import { formatGoDuration, parseDurationText } from './duration';
 import { AgentError } from './errors';
 import { writeFileAtomic, ensureDir } from './fs';
 import { toYaml } from './yaml';
@@ -131,7 +131,7 @@ function duration(raw: Raw, key: string, path: string): bigint {
   let ns: bigint | undefined;
   if (typeof value === 'number' && Number.isSafeInteger(value)) ns = BigInt(value);
   else if (typeof value === 'bigint') ns = value;
-  else if (typeof value === 'string') ns = /^\d+$/.test(value) ? BigInt(value) : parseGoDuration(value);
+  else if (typeof value === 'string') ns = parseDurationText(value);
   if (ns === undefined) throw new FieldError(`${path}: invalid duration ${describe(value)} (${hint})`);
   if (ns < 0n) throw new FieldError(`${path}: negative duration ${describe(value)} (${hint})`);
   return ns;

@@ -46,6 +46,11 @@ export function parseGoDuration(text: string): bigint | undefined {
   return negative ? -total : total;
 }
 
+/** A duration as the config and environment give it: integer nanoseconds, or a Go string. */
+export function parseDurationText(text: string): bigint | undefined {
+  return /^\d+$/.test(text) ? BigInt(text) : parseGoDuration(text);
+}
+
 /** Formats nanoseconds as Go's Duration.String() does ("10s", "1m0s", "1.5s", "0s"). */
 export function formatGoDuration(ns: bigint): string {
   if (ns === 0n) return '0s';

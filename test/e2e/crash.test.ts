@@ -26,6 +26,7 @@ import {
   snapshotTree,
   tempFiles,
 } from '../support/trees';
+import { pool } from '../support/pool';
 
 const DEFAULT_SEED = 20_241_125;
 const SEED = process.env.CRASH_SEED ? Number(process.env.CRASH_SEED) >>> 0 : DEFAULT_SEED;
@@ -129,19 +130,6 @@ async function dispose(j: Journey): Promise<void> {
   rmSync(j.root, { recursive: true, force: true });
 }
 
-async function pool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    for (;;) {
-      const i = next++;
-      if (i >= items.length) return;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
 
 const isPem = (text: string): boolean => /^-----BEGIN PRIVATE KEY-----\n[A-Za-z0-9+/=\n]+-----END PRIVATE KEY-----\n$/.test(text);
 

@@ -16,6 +16,7 @@ import { LABELS } from '../support/elemental-api';
 import { WORK_DIR, type Journey, journey } from '../support/lifecycle';
 import type { AgentResult } from '../support/spawn-agent';
 import { type RegisteredTemplate, type Tree, captureRegistered, diffTrees, journeyReplacements, normaliseTree, replayRegistered, snapshotTree, tempFiles } from '../support/trees';
+import { pool } from '../support/pool';
 
 const RECONCILIATION_MS = 100;
 /** The agent's per-request timeout in hang cases (SPEC §6; env knob of the agent). */
@@ -371,19 +372,6 @@ async function runCase(s: Scenario, cleanCalls: Call[] | undefined, k: number, f
   }
 }
 
-async function pool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    for (;;) {
-      const i = next++;
-      if (i >= items.length) return;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
 
 // ---------------------------------------------------------------------------------------------
 // State shared by the tests
