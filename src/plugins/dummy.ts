@@ -1,5 +1,6 @@
 // The Dummy OS plugin (the seed): every OS operation becomes a well-known file that the
 // operator's own automation (systemd path units, scripts) acts on.
+import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { AgentError } from '../errors';
 import { ensureDir, fileExists, writeFileAtomic } from '../fs';
@@ -18,6 +19,14 @@ export const BOOTSTRAP_PATHS: Record<string, string> = {
 };
 
 const FILE_MODE = 0o644;
+
+function readIfExists(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
 const SYSTEM_DIR_MODE = 0o755;
 const PRIVATE_DIR_MODE = 0o700;
 
@@ -90,7 +99,14 @@ export class DummyPlugin implements OsPlugin {
   }
 
   reconcileOSVersion(json: string): boolean {
-    this.dump(OS_VERSION_FILE, this.yamlOf(json, 'OS version management'), 'OS version management');
+    const content = this.yamlOf(json, 'OS version management');
+    // Before bootstrap this runs every reconcile period: rewriting identical bytes would fsync
+    // the disk every 10 s and fire the operator's PathChanged= units for nothing.
+    if (readIfExists(this.workFile(OS_VERSION_FILE)) === content) {
+      log.debug(`${OS_VERSION_FILE} is up to date`);
+    } else {
+      this.dump(OS_VERSION_FILE, content, 'OS version management');
+    }
     return false; // the dummy never asks for a reboot
   }
 
