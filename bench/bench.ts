@@ -7,14 +7,15 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { LABELS } from '../test/support/elemental-api';
-import { type Journey, journey, onlyHost } from '../test/support/lifecycle';
+import { type Journey, type JourneyRunOptions, journey, onlyHost } from '../test/support/lifecycle';
 import { AGENT_PATH, type AgentOptions } from '../test/support/spawn-agent';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
 const ITERATIONS = 2000;
 const MAXRSS_PRELOAD = resolve('bench/max-rss.cjs');
 // Like-for-like with `node -e 0`: no unshare in front of node (the shims still guard the host).
-const DIRECT: Partial<AgentOptions> = { noUnshare: true };
+// And without --debug: the numbers are those of a production run.
+const DIRECT: JourneyRunOptions = { noUnshare: true, debug: false };
 
 const rows: [string, string, string][] = [];
 const row = (what: string, value: string, target = '') => {

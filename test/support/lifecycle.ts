@@ -32,10 +32,13 @@ export interface Journey {
   read(hostPath: string): string;
   exists(hostPath: string): boolean;
   mode(hostPath: string): number;
-  run(args: string[], options?: Partial<AgentOptions>): Promise<AgentResult>;
-  start(args: string[], options?: Partial<AgentOptions>): RunningAgent;
+  run(args: string[], options?: JourneyRunOptions): Promise<AgentResult>;
+  start(args: string[], options?: JourneyRunOptions): RunningAgent;
   close(): Promise<void>;
 }
+
+/** Spawn options, plus `debug: false` to run without --debug (the bench: production-like). */
+export type JourneyRunOptions = Partial<AgentOptions> & { debug?: boolean };
 
 export interface JourneyOptions {
   agent?: ApiAgentConfig;
@@ -94,13 +97,17 @@ export async function journey(options: JourneyOptions = {}): Promise<Journey> {
     read: (hostPath) => readFileSync(path(hostPath), 'utf8'),
     exists: (hostPath) => existsSync(path(hostPath)),
     mode: (hostPath) => statSync(path(hostPath)).mode & 0o777,
-    run: async (args, o) => checked(await runAgent(['--debug', '--config', CONFIG_PATH, ...args], { ...base, ...o })),
+    run: async (args, o) => checked(await runAgent([...debugFlag(o), '--config', CONFIG_PATH, ...args], { ...base, ...o })),
     start: (args, o) => {
-      const running = startAgent(['--debug', '--config', CONFIG_PATH, ...args], { ...base, ...o });
+      const running = startAgent([...debugFlag(o), '--config', CONFIG_PATH, ...args], { ...base, ...o });
       return { child: running.child, result: running.result.then(checked) };
     },
     close: () => api.close(),
   };
+}
+
+function debugFlag(options: JourneyRunOptions | undefined): string[] {
+  return options?.debug === false ? [] : ['--debug'];
 }
 
 /** The single host the journey registered. */
