@@ -133,6 +133,17 @@ test('completion scripts are real: bash completes commands and flags, zsh and fi
     const check = spawnSync(shell, ['-n', join(dir, shell)], { encoding: 'utf8' });
     assert.is(check.status, 0, `${shell} -n: ${check.stderr}`);
   }
+  // fish can be asked for real completions.
+  if (spawnSync('sh', ['-c', 'command -v fish'], { encoding: 'utf8' }).status === 0) {
+    const fishComplete = (line: string) => {
+      const out = spawnSync('fish', ['-c', `source ${join(dir, 'fish')}; complete -C "${line}"`], { encoding: 'utf8' });
+      assert.is(out.status, 0, out.stderr);
+      return out.stdout.trim().split('\n').map((l) => l.split('\t')[0]!).filter(Boolean).sort();
+    };
+    assert.equal(fishComplete('elemental-agent re'), ['register', 'reset']);
+    assert.ok(fishComplete('elemental-agent register --').includes('--install'));
+    assert.equal(fishComplete('elemental-agent completion '), ['bash', 'fish', 'zsh']);
+  }
 });
 
 test.run();
