@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { LABELS } from '../test/support/elemental-api';
-import { type Journey, type JourneyRunOptions, journey, onlyHost } from '../test/support/lifecycle';
+import { type JourneyRunOptions, journey, registeredJourney } from '../test/support/lifecycle';
 import { AGENT_PATH, type AgentOptions } from '../test/support/spawn-agent';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
@@ -102,17 +102,11 @@ function cpuTicks(pid: number): number {
   return Number(fields[11]) + Number(fields[12]); // utime + stime, in clock ticks
 }
 
-async function registeredBootstrapped(agent: Record<string, unknown> = {}): Promise<{ j: Journey; name: string }> {
-  const j = await journey({ agent });
-  const r = await j.run(['register', '--install'], DIRECT);
-  if (r.code !== 0) throw new Error(`register exited ${r.code}`);
-  const name = onlyHost(j).name;
-  return { j, name };
-}
+const registered = (agent: Record<string, unknown> = {}) => registeredJourney({ agent }, DIRECT);
 
 async function runLoop(): Promise<void> {
   console.log(`run: ${ITERATIONS} reconcile iterations at a 1 ms period`);
-  const { j, name } = await registeredBootstrapped({ reconciliation: 1_000_000 });
+  const { j, name } = await registered({ reconciliation: 1_000_000 });
   try {
     j.api.setBootstrap(j.reg, name, { config: 'x' });
     j.api.updateHost(j.reg, name, (h) => {
@@ -159,7 +153,7 @@ async function runLoop(): Promise<void> {
 
 /** Peak RSS (KiB) and wall time of `run` applying a bootstrap config of `size` bytes. */
 async function bootstrapPeak(size: number, measure: Partial<AgentOptions>, maxRssFile: string): Promise<{ peak: number; ms: number }> {
-  const { j, name } = await registeredBootstrapped();
+  const { j, name } = await registered();
   try {
     j.api.setBootstrap(j.reg, name, { config: `#cloud-config\n# ${'x'.repeat(size)}\n` });
     const start = process.hrtime.bigint();
@@ -173,7 +167,7 @@ async function bootstrapPeak(size: number, measure: Partial<AgentOptions>, maxRs
 
 /** Peak RSS (KiB) and time to OSVersionReady of `run` reconciling `osv`. */
 async function osVersionPeak(osv: Record<string, string>, measure: Partial<AgentOptions>, maxRssFile: string): Promise<{ peak: number; ms: number }> {
-  const { j, name } = await registeredBootstrapped();
+  const { j, name } = await registered();
   try {
     j.api.setOsVersionManagement(j.reg, name, osv);
     const start = process.hrtime.bigint();

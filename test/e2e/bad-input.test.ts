@@ -6,7 +6,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LABELS } from '../support/elemental-api';
-import { CONFIG_PATH, WORK_DIR, journey, onlyHost } from '../support/lifecycle';
+import { CONFIG_PATH, WORK_DIR, journey, registeredJourney } from '../support/lifecycle';
 import { runAgent, tempRoot } from '../support/spawn-agent';
 
 const URI = 'http://127.0.0.1:9/elemental/v1/namespaces/default/registrations/reg';
@@ -183,10 +183,8 @@ test('server-supplied hostname prefix with shell metacharacters or 300 chars: re
 });
 
 test('huge and deeply nested server values: handled or reported, never a crash', async () => {
-  const j = await journey();
+  const { j, name } = await registeredJourney();
   try {
-    assert.is((await j.run(['register', '--install'])).code, 0);
-    const name = onlyHost(j).name;
     // 5 MB osVersionManagement.
     const big: Record<string, string> = {};
     for (let i = 0; i < 5000; i++) big[`key${String(i).padStart(5, '0')}`] = 'v'.repeat(1000);
@@ -219,10 +217,8 @@ test('huge and deeply nested server values: handled or reported, never a crash',
 });
 
 test('a 10 MB bootstrap config is written verbatim', async () => {
-  const j = await journey();
+  const { j, name } = await registeredJourney();
   try {
-    assert.is((await j.run(['register', '--install'])).code, 0);
-    const name = onlyHost(j).name;
     const config = `#cloud-config\nwrite_files:\n  - path: /big\n    content: ${'x'.repeat(10 * 1024 * 1024)}\n`;
     j.api.setBootstrap(j.reg, name, { config });
     const r = await j.run(['run']);

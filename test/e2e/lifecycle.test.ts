@@ -14,6 +14,7 @@ import {
   journey,
   onlyHost,
   patches,
+  registeredJourney,
 } from '../support/lifecycle';
 
 const SENTINEL = '/run/cluster-api/bootstrap-success.complete';
@@ -108,16 +109,9 @@ test('2. register twice with useExisting: the second run finds the host, no dupl
   }
 });
 
-async function registered(options: Parameters<typeof journey>[0] = {}) {
-  const j = await journey(options);
-  const r = await j.run(['register', '--install']);
-  assert.is(r.code, 0, r.stderr);
-  return { j, name: onlyHost(j).name };
-}
-
 test('3. run applies the bootstrap (cloud-config and ignition), reboots, then reports bootstrapped', async () => {
   for (const [format, target] of [['cloud-config', CLOUD_CONFIG_TARGET], ['ignition', IGNITION_TARGET]] as const) {
-    const { j, name } = await registered();
+    const { j, name } = await registeredJourney();
     try {
       const config = format === 'ignition' ? '{"ignition":{"version":"3.3.0"}}' : '#cloud-config\nruncmd:\n  - [ sh, -c, "echo ok > /run/cluster-api/bootstrap-success.complete" ]\n';
       j.api.setBootstrap(j.reg, name, { format, config });
@@ -146,7 +140,7 @@ test('3. run applies the bootstrap (cloud-config and ignition), reboots, then re
 });
 
 test('3b. bootstrap already applied / unknown format → BootstrapFailed', async () => {
-  const { j, name } = await registered();
+  const { j, name } = await registeredJourney();
   try {
     j.api.setBootstrap(j.reg, name, { format: 'cloud-config', config: 'new' });
     mkdirSync(j.path(dirname(CLOUD_CONFIG_TARGET)), { recursive: true });
@@ -173,7 +167,7 @@ test('3b. bootstrap already applied / unknown format → BootstrapFailed', async
 });
 
 test('4. run reconciles the OS version: before bootstrap, and in-place updates after', async () => {
-  const { j, name } = await registered();
+  const { j, name } = await registeredJourney();
   try {
     j.api.setOsVersionManagement(j.reg, name, { osImage: 'registry.example.com/os:v1.2', upgrade: { force: false } });
     const agent = j.start(['run']);
@@ -204,7 +198,7 @@ test('4. run reconciles the OS version: before bootstrap, and in-place updates a
 });
 
 test('5. host deleted → needs.reset → reset waits for the operator → reset, reboot, host gone', async () => {
-  const { j, name } = await registered({ agent: { postReset: { reboot: true } } });
+  const { j, name } = await registeredJourney({ agent: { postReset: { reboot: true } } });
   try {
     j.api.deleteHost(j.reg, name);
     const run = await j.run(['run']);

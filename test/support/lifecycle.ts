@@ -110,6 +110,17 @@ function debugFlag(options: JourneyRunOptions | undefined): string[] {
   return options?.debug === false ? [] : ['--debug'];
 }
 
+/** A journey whose host has already run `register --install` (throws if that failed). */
+export async function registeredJourney(options: JourneyOptions = {}, run: JourneyRunOptions = {}): Promise<{ j: Journey; name: string }> {
+  const j = await journey(options);
+  const r = await j.run(['register', '--install'], run);
+  if (r.code !== 0) {
+    await j.close();
+    throw new Error(`register --install exited ${r.code}:\n${r.stderr}`);
+  }
+  return { j, name: onlyHost(j).name };
+}
+
 /** The single host the journey registered. */
 export function onlyHost(j: Journey) {
   const hosts = j.api.hosts(j.reg);
