@@ -165,6 +165,15 @@ export function ensureDir(path: string, mode: number, parentMode = 0o755): void 
   }
 }
 
+/** The text of a file, or undefined when it cannot be read (absent, a directory, no access). */
+export function readIfExists(path: string): string | undefined {
+  try {
+    return nodeFs.readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
 export function fileExists(path: string): boolean {
   try {
     nodeFs.statSync(path);

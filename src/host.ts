@@ -2,9 +2,9 @@
 // Commands run with execFile (never a shell), so nothing from the server reaches a shell.
 import { execFile } from 'node:child_process';
 import { hostname as kernelHostname } from 'node:os';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { AgentError } from './errors';
-import { HostRoot, ensureDir, writeFileAtomic } from './fs';
+import { HostRoot, ensureDir, readIfExists, writeFileAtomic } from './fs';
 import { log } from './log';
 import { dirname } from 'node:path';
 
@@ -69,12 +69,8 @@ export class SystemHost implements Host {
   /** With --root, the managed host's name is its /etc/hostname; otherwise the kernel's. */
   currentHostname(): string {
     if (this.root.root !== '/') {
-      try {
-        const name = readFileSync(this.root.resolve('/etc/hostname'), 'utf8').split('\n')[0]?.trim();
-        if (name) return name;
-      } catch {
-        /* fall back to the kernel's name */
-      }
+      const name = readIfExists(this.root.resolve('/etc/hostname'))?.split('\n')[0]?.trim();
+      if (name) return name; // else the kernel's name
     }
     return kernelHostname();
   }

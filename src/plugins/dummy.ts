@@ -1,9 +1,8 @@
 // The Dummy OS plugin (the seed): every OS operation becomes a well-known file that the
 // operator's own automation (systemd path units, scripts) acts on.
-import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { AgentError } from '../errors';
-import { ensureDir, fileExists, writeFileAtomic } from '../fs';
+import { ensureDir, fileExists, readIfExists, writeFileAtomic } from '../fs';
 import { log } from '../log';
 import { jsonToYaml } from '../yaml';
 import type { OsPlugin, PluginContext } from './types';
@@ -20,13 +19,6 @@ export const BOOTSTRAP_PATHS: Record<string, string> = {
 
 const FILE_MODE = 0o644;
 
-function readIfExists(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
 const SYSTEM_DIR_MODE = 0o755;
 const PRIVATE_DIR_MODE = 0o700;
 

@@ -485,8 +485,8 @@ test('register: a create whose answer is lost after the host was created leaves 
 
 test('register: a lost create answer, then a 5xx on the next probe, still leaves ONE host', async () => {
   // The create landed but its answer was lost; the next probe (which would have found the host)
-  // gets a transient 500. Today the agent takes any probe failure for "no such host", POSTs,
-  // gets 409, forgets its random name and registers a SECOND host under a new one.
+  // gets a transient 500. A probe failure must not be taken for "no such host" (that used to
+  // POST, get 409, forget the random name and register a SECOND host under a new one).
   const j = await journey();
   try {
     j.api.injectFault({ op: 'createHost', kind: 'drop', afterEffects: true, times: 1 });
