@@ -5,6 +5,7 @@ import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { builtinModules } from 'node:module';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { yamlParseOnly } from './scripts/yaml-parse-only.mjs';
 
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
 
@@ -53,10 +54,8 @@ const result = await build({
     __AGENT_COMMIT__: JSON.stringify(commit),
     __AGENT_BUILD_DATE__: JSON.stringify(date),
   },
-  plugins: [nodePrefix],
-  // yaml's Node entry is CommonJS (no tree shaking); its ESM build is the same code, and
-  // only the parser the config loader uses is kept.
-  alias: { yaml: './node_modules/yaml/browser/index.js' },
+  // yaml's ESM build, cut down to the parser the config loader uses (see the plugin).
+  plugins: [nodePrefix, yamlParseOnly()],
   metafile: true,
   logLevel: 'warning',
 });

@@ -202,10 +202,12 @@ function fromRaw(raw: unknown, requireUri: boolean): AgentConfig {
  * Returns the config with defaults applied.
  */
 export async function parseConfigText(text: string, displayPath: string): Promise<AgentConfig> {
-  const { parseDocument } = await import('yaml');
+  const { parseDocument } = await import('./yaml-parse');
   // YAML 1.1 merge keys and anchors are fine; integers stay exact (durations in ns).
   const doc = parseDocument(text, { intAsBigInt: true, prettyErrors: true, uniqueKeys: false });
-  const problem = doc.errors[0];
+  // An unknown tag (including the YAML 1.1 ones the bundle leaves out, !!binary, !!set…) would
+  // otherwise be a warning and the raw text taken as the value: for a config, refuse it.
+  const problem = doc.errors[0] ?? doc.warnings.find((w) => w.code === 'TAG_RESOLVE_FAILED');
   if (problem) {
     const where = problem.linePos?.[0] ? ` at line ${problem.linePos[0].line}, column ${problem.linePos[0].col}` : '';
     const what = problem.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '') ?? 'syntax error';

@@ -1,0 +1,72 @@
+// An esbuild plugin that bundles the `yaml` library as the agent uses it: parseDocument()
+// and toJS() of the config file, nothing else. The agent writes YAML with its own yaml.v3-exact
+// emitter (src/yaml.ts), so yaml's stringifier, its document-building API and the YAML 1.1
+// schema are dead weight in the bundle (about 30 KB of 104 KB).
+//
+// What changes for a config file, on purpose:
+// - `%YAML 1.1` documents resolve with the core schema, as Go's yaml.v3 does (it ignores the
+//   version directive); merge keys (<<) still work.
+// - The explicit YAML 1.1 tags !!binary, !!omap, !!pairs, !!set and !!timestamp become
+//   "Unresolved tag" warnings, which the config loader reports as errors.
+// - A mapping key that is itself a collection would need the stringifier: it is an error.
+// test/unit/yaml-parse-only.test.ts compares this build with the full library.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+const require = createRequire(import.meta.url);
+const dist = join(dirname(require.resolve('yaml/package.json')), 'browser', 'dist');
+
+/** Modules whose every export becomes a function that throws (never reached when parsing). */
+const THROWING = /[\\/]browser[\\/]dist[\\/](stringify[\\/][^\\/]+|doc[\\/]createNode|doc[\\/]applyReviver|parse[\\/]cst-scalar|parse[\\/]cst-stringify|parse[\\/]cst-visit)\.js$/;
+/**
+ * Their exports become `undefined`: the YAML 1.1 tags are then simply unknown, and the JSON
+ * schema (chosen only by a `schema: 'json'` option the agent never passes) is absent.
+ */
+const ABSENT = /[\\/]browser[\\/]dist[\\/]schema[\\/](yaml-1\.1[\\/](binary|omap|pairs|set|timestamp)|json[\\/]schema)\.js$/;
+const YAML11_SCHEMA = /[\\/]browser[\\/]dist[\\/]schema[\\/]yaml-1\.1[\\/]schema\.js$/;
+
+function exportNames(path) {
+  const source = readFileSync(path, 'utf8');
+  const names = [];
+  for (const m of source.matchAll(/^export \{([^}]*)\};?$/gm)) {
+    for (const part of m[1].split(',')) {
+      const name = part.trim().split(/\s+as\s+/).pop();
+      if (name) names.push(name);
+    }
+  }
+  // A yaml upgrade that changes how modules export must fail the build, not bundle stubs
+  // that export nothing.
+  if (names.length === 0) throw new Error(`yaml-parse-only: no exports found in ${path}; check the plugin against this yaml version`);
+  return names;
+}
+
+const ENTRY = /[\\/]src[\\/]yaml-parse\.ts$/;
+
+/**
+ * `strict` (the agent's build): `yaml` may only be imported by src/yaml-parse.ts. Otherwise
+ * (test bundles) other importers get the full library, as Node resolves it.
+ */
+export const yamlParseOnly = (options = { strict: true }) => ({
+  name: 'yaml-parse-only',
+  setup(b) {
+    b.onResolve({ filter: /^yaml$/ }, (args) => {
+      // public-api.js, not index.js: index.js re-exports the CST namespace, visit…
+      if (ENTRY.test(args.importer)) return { path: join(dist, 'public-api.js') };
+      if (options.strict) return { errors: [{ text: `import yaml only through src/yaml-parse.ts (imported by ${args.importer})` }] };
+      return undefined;
+    });
+    b.onLoad({ filter: THROWING }, (args) => {
+      const what = args.path.slice(dist.length + 1);
+      const lines = exportNames(args.path).map(
+        (name) => `export function ${name}() { throw new Error('this YAML construct is not supported in the agent config (${what})'); }`,
+      );
+      return { contents: lines.join('\n'), loader: 'js' };
+    });
+    b.onLoad({ filter: ABSENT }, (args) => ({
+      contents: exportNames(args.path).map((name) => `export const ${name} = undefined;`).join('\n'),
+      loader: 'js',
+    }));
+    b.onLoad({ filter: YAML11_SCHEMA }, () => ({ contents: "export { schema } from '../core/schema.js';", loader: 'js' }));
+  },
+});
