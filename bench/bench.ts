@@ -199,13 +199,15 @@ async function bigInputs(): Promise<void> {
   row('5 MB osVersionManagement', `${ms(osvBig.ms)} to OSVersionReady, peak RSS ${mb(osvBig.peak)} = idle ${mb(osvIdle.peak)} + ${((osvBig.peak - osvIdle.peak) / 5120).toFixed(2)} × size`);
 }
 
-export async function main(): Promise<number> {
+/** `npm run bench -- run big` runs only those sections (cold, register, bundle, run, big). */
+export async function main(args: string[] = []): Promise<number> {
   console.log(`elemental-agent bench — node ${process.version}, ${AGENT_PATH}`);
-  const floor = coldStart();
-  await register(floor);
-  bundle();
-  await runLoop();
-  await bigInputs();
+  const want = (section: string) => args.length === 0 || args.includes(section);
+  const floor = want('cold') || want('register') ? coldStart() : 0;
+  if (want('register')) await register(floor);
+  if (want('bundle')) bundle();
+  if (want('run')) await runLoop();
+  if (want('big')) await bigInputs();
   console.log('\n| measurement | value | target |\n|---|---|---|');
   for (const [what, value, target] of rows) console.log(`| ${what} | ${value} | ${target} |`);
   return 0;

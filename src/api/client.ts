@@ -7,6 +7,7 @@ import type { Identity } from '../identity';
 import { log, registerSecret } from '../log';
 import { StopRequested } from '../signals';
 import { userAgent } from '../version';
+import { extractStringField } from './json-field';
 import { proxyFor, type Proxy } from './proxy';
 import { TlsTrust } from './tls';
 import { Transport, TransportError, type TransportErrorKind } from './transport';
@@ -20,6 +21,12 @@ import type {
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+
+/** The bootstrap answer as the client hands it over: the config as bytes. */
+export interface BootstrapConfig {
+  format?: string;
+  config?: Buffer;
+}
 
 export type ApiOperation = 'getting registration' | 'creating new host' | 'patching host' | 'deleting host' | 'getting bootstrap';
 
@@ -123,7 +130,7 @@ export class ElementalClient {
   async getRegistration(): Promise<ApiRegistrationResponse> {
     const op: ApiOperation = 'getting registration';
     const body = await this.#call(op, 'GET', '', 200, { registration: true });
-    return parseJson(op, body, registrationShape) as ApiRegistrationResponse;
+    return parseJson(op, body.toString('utf8'), registrationShape) as ApiRegistrationResponse;
   }
 
   /** POST {uri}/hosts → 201. `pubKey` defaults to this client's identity. */
@@ -144,7 +151,7 @@ export class ElementalClient {
     const op: ApiOperation = 'patching host';
     checkName(op, name);
     const body = await this.#call(op, 'PATCH', `/hosts/${encodeURIComponent(name)}`, 200, { host: name, json: patch });
-    return parseJson(op, body, hostShape) as ApiHostResponse;
+    return parseJson(op, body.toString('utf8'), hostShape) as ApiHostResponse;
   }
 
   /** DELETE {uri}/hosts/{name} → 202. */
@@ -154,12 +161,21 @@ export class ElementalClient {
     await this.#call(op, 'DELETE', `/hosts/${encodeURIComponent(name)}`, 202, { host: name });
   }
 
-  /** GET {uri}/hosts/{name}/bootstrap → 200 {format, config}. */
-  async getBootstrap(name: string): Promise<ApiBootstrapResponse> {
+  /**
+   * GET {uri}/hosts/{name}/bootstrap → 200 {format, config}. The config comes back as its
+   * UTF-8 bytes: it is file content, and can be megabytes (held once, not three times).
+   */
+  async getBootstrap(name: string): Promise<BootstrapConfig> {
     const op: ApiOperation = 'getting bootstrap';
     checkName(op, name);
     const body = await this.#call(op, 'GET', `/hosts/${encodeURIComponent(name)}/bootstrap`, 200, { host: name });
-    return parseJson(op, body, bootstrapShape) as ApiBootstrapResponse;
+    const extracted = extractStringField(body, 'config');
+    if (extracted) {
+      const { format } = checkShape(op, extracted.rest, bootstrapShape) as ApiBootstrapResponse;
+      return { format, config: extracted.value };
+    }
+    const { format, config } = parseJson(op, body.toString('utf8'), bootstrapShape) as ApiBootstrapResponse;
+    return { format, config: config === undefined ? undefined : Buffer.from(config) };
   }
 
   async #call(
@@ -301,14 +317,18 @@ const hostShape = shape({
 
 const bootstrapShape = shape({ format: str, config: str });
 
-function parseJson(op: ApiOperation, body: Buffer, check: Check): unknown {
+function parseJson(op: ApiOperation, text: string, check: Check): unknown {
   let value: unknown;
   try {
-    value = JSON.parse(body.toString('utf8'));
+    value = JSON.parse(text);
   } catch (err) {
     const reason = errorMessage(err).replace(/\s+/g, ' ').slice(0, 120);
     throw new ApiError(op, `${op}: invalid JSON in response: ${reason}`, { kind: 'response' });
   }
+  return checkShape(op, value, check);
+}
+
+function checkShape(op: ApiOperation, value: unknown, check: Check): unknown {
   try {
     return check(value, '');
   } catch (err) {

@@ -24,7 +24,7 @@ export async function bootstrap(ctx: AgentContext): Promise<BootstrapOutcome> {
     const { format, config } = await ctx.client.getBootstrap(ctx.hostname);
     // An answer without a config would write an empty bootstrap file and reboot into a host
     // that can never bootstrap ("bootstrap already applied" ever after).
-    if (typeof config !== 'string' || config === '') throw new AgentError('the bootstrap answer has no config');
+    if (config === undefined || config.length === 0) throw new AgentError('the bootstrap answer has no config');
     log.info(`applying the ${format ?? 'unspecified'} bootstrap config`);
     await ctx.plugin.bootstrap(format ?? '', config);
     await reportCondition(

@@ -80,7 +80,7 @@ export class DummyPlugin implements OsPlugin {
     this.dump(INSTALL_FILE, this.yamlOf(json, 'install config'), 'install config');
   }
 
-  bootstrap(format: string, config: string): void {
+  bootstrap(format: string, config: Buffer): void {
     const hostPath = BOOTSTRAP_PATHS[format];
     if (!hostPath) throw new AgentError(`unsupported bootstrap format '${format.slice(0, 40)}' (supported: ${Object.keys(BOOTSTRAP_PATHS).join(', ')})`);
     const path = this.context.root.resolve(hostPath);

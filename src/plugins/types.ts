@@ -28,8 +28,11 @@ export interface OsPlugin {
   applyCloudInit(json: string): void | Promise<void>;
   /** Installs with `config.elemental.install` (JSON). */
   install(json: string): void | Promise<void>;
-  /** Applies the CAPI bootstrap config of the given format. */
-  bootstrap(format: string, config: string): void | Promise<void>;
+  /**
+   * Applies the CAPI bootstrap config of the given format. `config` is its exact bytes (a
+   * Buffer: `config.toString()` for text); it can be megabytes, so it is not copied to a string.
+   */
+  bootstrap(format: string, config: Buffer): void | Promise<void>;
   /** Reconciles `osVersionManagement` (JSON); resolves true when a reboot is needed. */
   reconcileOSVersion(json: string): boolean | Promise<boolean>;
   /** Prepares the host for reset. */

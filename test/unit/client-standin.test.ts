@@ -53,7 +53,7 @@ test('every call succeeds against the stand-in, each host call with its own sign
   const host = await c.patchHost(name, { phase: 'Running' });
   assert.is(host.name, name);
   api.setBootstrap(reg, name, { config: '#cloud-config\n' });
-  assert.equal(await c.getBootstrap(name), { format: 'cloud-config', config: '#cloud-config\n' });
+  assert.equal(await c.getBootstrap(name), { format: 'cloud-config', config: Buffer.from('#cloud-config\n') });
   await c.deleteHost(name);
   assert.is((await c.patchHost(name, {})).needsReset, true);
   // Ed25519 is deterministic: within one second the same claims sign to the same bytes, so

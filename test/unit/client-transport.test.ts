@@ -359,7 +359,7 @@ test('deleteHost: DELETE {uri}/hosts/{name} → 202; getBootstrap: GET .../boots
   const c = client(httpsUri, { caCert: pki.caCertPem });
   await within(c.deleteHost('m-host1'));
   const boot = await within(c.getBootstrap('m-host1'));
-  assert.equal(boot, { format: 'cloud-config', config: '#cloud-config\nruncmd: []\n' });
+  assert.equal(boot, { format: 'cloud-config', config: Buffer.from('#cloud-config\nruncmd: []\n') });
   const [del, get] = httpsApi.seen;
   assert.ok(del && get);
   assert.is(del.method, 'DELETE');
@@ -735,7 +735,7 @@ test('HTTPS_PROXY over TLS (https:// proxy) tunnels TLS in TLS', async () => {
   const env = { HTTPS_PROXY: `https://localhost:${proxy.port}` };
   httpsApi.route = (_req, res) => json(res, 200, { format: 'f', config: 'c' });
   const got = await within(client(`https://localhost:${apiPort}${REG_PATH}`, { caCert: pki.caCertPem, env }).getBootstrap('h'));
-  assert.equal(got, { format: 'f', config: 'c' });
+  assert.equal(got, { format: 'f', config: Buffer.from('c') });
   assert.is(proxy.seen[0]?.line, `CONNECT localhost:${apiPort} HTTP/1.1`);
 });
 

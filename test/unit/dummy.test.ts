@@ -61,14 +61,14 @@ test('OS version: written, never a reboot, and not rewritten when unchanged', ()
 
 test('bootstrap: both formats verbatim, "already applied", unsupported format', () => {
   const s = setup();
-  s.plugin.bootstrap('cloud-config', '#cloud-config\nruncmd: [x]\n');
+  s.plugin.bootstrap('cloud-config', Buffer.from('#cloud-config\nruncmd: [x]\n'));
   assert.is(s.read('/etc/cloud/cloud.cfg.d/elemental-capi-bootstrap.cfg'), '#cloud-config\nruncmd: [x]\n');
   assert.is(s.mode('/etc/cloud/cloud.cfg.d'), 0o755);
-  s.plugin.bootstrap('ignition', '{"ignition":{}}');
+  s.plugin.bootstrap('ignition', Buffer.from('{"ignition":{}}'));
   assert.is(s.read('/usr/local/bin/ignition/data/elemental-capi-bootstrap.conf'), '{"ignition":{}}');
-  assert.throws(() => s.plugin.bootstrap('cloud-config', 'again'), /bootstrap already applied/);
+  assert.throws(() => s.plugin.bootstrap('cloud-config', Buffer.from('again')), /bootstrap already applied/);
   assert.is(s.read('/etc/cloud/cloud.cfg.d/elemental-capi-bootstrap.cfg'), '#cloud-config\nruncmd: [x]\n');
-  assert.throws(() => s.plugin.bootstrap('butane', 'x'), /unsupported bootstrap format 'butane'/);
+  assert.throws(() => s.plugin.bootstrap('butane', Buffer.from('x')), /unsupported bootstrap format 'butane'/);
 });
 
 test('trigger reset writes needs.reset = "1\\n"; reset fails while it exists', () => {
