@@ -729,6 +729,21 @@ test('HTTPS_PROXY: CONNECT tunnel, credentials sent, TLS verified against the AP
   assert.is(proxy.seen.length, 3);
 });
 
+test('getBootstrap: a 6 MB config with escapes and non-ASCII arrives byte for byte, over HTTP and HTTPS', async () => {
+  // Big enough for the in-place decoding and the collections while it arrives (4 MB and up).
+  const config = `#cloud-config\n${'write_files: "é€😀\\t\\u0041"\n'.repeat(200_000)}`;
+  for (const [api, uri, o] of [
+    [httpApi, httpUri, { insecureAllowHttp: true }],
+    [httpsApi, httpsUri, { caCert: pki.caCertPem }],
+  ] as const) {
+    api.route = (_req, res) => json(res, 200, { format: 'cloud-config', config });
+    const got = await within(client(uri, o).getBootstrap('h'), 10_000);
+    assert.ok(Buffer.byteLength(config) > 6_000_000);
+    assert.ok(got.config?.equals(Buffer.from(config)), uri);
+    assert.is(got.format, 'cloud-config');
+  }
+});
+
 test('HTTPS_PROXY over TLS (https:// proxy) tunnels TLS in TLS', async () => {
   const proxy = await connectProxy(() => httpsApi.port, { overTls: true });
   const apiPort = await deadPort();
