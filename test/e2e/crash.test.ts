@@ -27,6 +27,7 @@ import {
   tempFiles,
 } from '../support/trees';
 import { pool } from '../support/pool';
+import { prng } from '../support/prng';
 
 const DEFAULT_SEED = 20_241_125;
 const SEED = process.env.CRASH_SEED ? Number(process.env.CRASH_SEED) >>> 0 : DEFAULT_SEED;
@@ -52,17 +53,6 @@ const WRITTEN = [CONFIG_PATH, `${WORK_DIR}/config.yaml`, PRIVATE_KEY, `${WORK_DI
  */
 const NO_SYSTEMD: Partial<AgentOptions> = canUnshareUts() ? { failingShims: { hostnamectl: 'System has not been booted with systemd' } } : {};
 
-// mulberry32: small, seedable, good enough to spread kill points.
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Command = 'register' | 'reset';
 const ARGS: Record<Command, string[]> = { register: ['register', '--install'], reset: ['reset'] };
@@ -358,7 +348,7 @@ test('SIGKILL at random moments: files never partial, the rerun completes', asyn
   for (let n = 1; n <= TRIALS; n++) {
     // Exactly 70 % register, interleaved; a delay uniform in [0, clean wall time]. Each trial
     // has its own stream, so its draws do not depend on the order the pool runs trials in.
-    const random = rng((SEED + Math.imul(n, 0x9e3779b9)) >>> 0);
+    const random = prng((SEED + Math.imul(n, 0x9e3779b9)) >>> 0);
     const command: Command = Math.floor(n * REGISTER_SHARE) !== Math.floor((n - 1) * REGISTER_SHARE) ? 'register' : 'reset';
     const { wallMs, gaps } = clean.get(command)!;
     // Alternating per command: time-uniform, then anchored.

@@ -453,6 +453,12 @@ test('hang cases end by the agent\'s own request timeout', () => {
 // ---------------------------------------------------------------------------------------------
 // The lost create answer
 
+/** An answer lost after the server applied the request: dropped, or hung past the timeout. */
+const LOST_ANSWER = [
+  [{ kind: 'drop' }, {}],
+  [{ kind: 'hang', ms: HANG_MS }, { [REQUEST_TIMEOUT_ENV]: HANG_REQUEST_TIMEOUT }],
+] as const;
+
 async function lostCreate(spec: FaultSpec, env: Record<string, string> = {}) {
   const j = await journey();
   try {
@@ -466,10 +472,7 @@ async function lostCreate(spec: FaultSpec, env: Record<string, string> = {}) {
 }
 
 test('register: a create whose answer is lost after the host was created leaves ONE host (drop, hang)', async () => {
-  for (const [spec, env] of [
-    [{ kind: 'drop' }, {}],
-    [{ kind: 'hang', ms: HANG_MS }, { [REQUEST_TIMEOUT_ENV]: HANG_REQUEST_TIMEOUT }],
-  ] as const) {
+  for (const [spec, env] of LOST_ANSWER) {
     const { r, hosts, requests } = await lostCreate(spec as FaultSpec, env);
     assert.is(r.code, 0, r.stderr);
     assert.is(hosts.length, 1, `${spec.kind}: hosts ${hosts.map((h) => h.name).join(', ')}`);
@@ -507,10 +510,7 @@ test('register: a lost create answer, then a 5xx on the next probe, still leaves
 });
 
 test('reset: the final PATCH answer lost after the server applied it (host gone) → the agent completes', async () => {
-  for (const [spec, env] of [
-    [{ kind: 'drop' }, {}],
-    [{ kind: 'hang', ms: HANG_MS }, { [REQUEST_TIMEOUT_ENV]: HANG_REQUEST_TIMEOUT }],
-  ] as const) {
+  for (const [spec, env] of LOST_ANSWER) {
     const j = await journey();
     try {
       template ??= await captureRegistered({ timeoutMs: AGENT_TIMEOUT_MS });

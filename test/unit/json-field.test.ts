@@ -6,6 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { extractStringField } from '../../src/api/json-field';
+import { prng } from '../support/prng';
 
 type Verdict = 'fast' | 'declined';
 
@@ -83,17 +84,6 @@ test('a malformed remainder is declined too, before the body is touched', () => 
   }
 });
 
-/** Seeded PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ALPHABET = ['a', ' ', '\n', '"', '\\', '/', '\u0000', '\u001f', 'é', '€', '\ud83d\ude00', '\ud800', '\udc00', '{', '}', '[', ']', ',', ':', '\t'];
 

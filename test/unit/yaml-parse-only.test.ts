@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { parseDocument as cutParseDocument } from '../../src/yaml-parse';
 import { parseConfigText } from '../../src/config';
+import { prng } from '../support/prng';
 
 // Loaded at run time, outside the test bundle, so the plugin cannot touch it.
 const full = createRequire(import.meta.url)('yaml') as typeof import('yaml');
@@ -41,8 +42,6 @@ function outcome(parse: typeof cutParseDocument, text: string): Outcome {
   }
   return out;
 }
-
-const show = (o: unknown) => JSON.stringify(o);
 
 const same = (a: Outcome, b: Outcome) => {
   try {
@@ -102,17 +101,6 @@ function corpus(): string[] {
   return docs;
 }
 
-/** Small seeded PRNG (mulberry32): the mutations are the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const INSERTS = [' ', '  ', ':', ': ', '-', '- ', '"', "'", '\n', '#', '&a ', '*a', '!!str ', '[', ']', '{', '}', ',', '|', '>', '? ', '\t', '%YAML 1.1\n---\n', '<<: '];
 
@@ -168,7 +156,7 @@ test('every documented difference is refused by the config loader, never a diffe
       assert.not.equal(cut.value, reference.value, 'the YAML 1.1 schema would read yes/0777/1:20 differently');
       continue;
     }
-    assert.ok(refusedByLoader(cut), `${text}: ${show(cut)}`);
+    assert.ok(refusedByLoader(cut), `${text}: ${JSON.stringify(cut)}`);
   }
   // And through the loader: one line naming the file, where the full library read a value.
   const configs = [
@@ -208,7 +196,7 @@ test('seeded mutations: same outcome, or a documented difference the loader refu
       }
       differences++;
       const explained = refusedByLoader(cut) || usesLeftOut(text);
-      assert.ok(explained, `unexplained difference for ${JSON.stringify(text)}:\ncut ${show(cut)}\nfull ${show(reference)}`);
+      assert.ok(explained, `unexplained difference for ${JSON.stringify(text)}:\ncut ${JSON.stringify(cut)}\nfull ${JSON.stringify(reference)}`);
       if (!refusedByLoader(cut)) {
         // Only a %YAML 1.1 document may differ without an error: it reads as core schema.
         assert.ok(/%YAML\s+1\.1/.test(text), text);
