@@ -1,6 +1,5 @@
 // The host layer the plugin calls: hostname, reboot, power off, and the commands behind them.
 // Commands run with execFile (never a shell), so nothing from the server reaches a shell.
-import { execFile } from 'node:child_process';
 import { hostname as kernelHostname } from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { AgentError } from './errors';
@@ -19,13 +18,17 @@ export type CommandRunner = (file: string, args: string[]) => Promise<CommandRes
 
 const COMMAND_TIMEOUT_MS = 60_000;
 
-export const execFileRunner: CommandRunner = (file, args) =>
-  new Promise((resolve, reject) => {
+// node:child_process is loaded on first use: it is not needed before the first request, and
+// loading it (with dgram) costs a few ms of every start.
+export const execFileRunner: CommandRunner = async (file, args) => {
+  const { execFile } = await import('node:child_process');
+  return new Promise((resolve, reject) => {
     execFile(file, args, { timeout: COMMAND_TIMEOUT_MS, windowsHide: true, encoding: 'utf8' }, (err, stdout, stderr) => {
       if (err && typeof (err as NodeJS.ErrnoException).code === 'string') return reject(err);
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
+};
 
 export interface Host {
   /** The hostname this host currently has. */
