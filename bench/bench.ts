@@ -201,7 +201,37 @@ async function bigInputs(): Promise<void> {
   row('5 MB osVersionManagement', `${ms(osvBig.ms)} to OSVersionReady, peak RSS ${mb(osvBig.peak)} = idle ${mb(osvIdle.peak)} + ${((osvBig.peak - osvIdle.peak) / 5120).toFixed(2)} × size`);
 }
 
-/** `npm run bench -- run big` runs only those sections (cold, register, bundle, run, big). */
+/**
+ * Memory given back while idle (src/gc.ts IdleTrim): `run` at a 9 s period reconciles a 5 MB
+ * osVersionManagement (about 50 MB of allocation), then waits; the trim comes 5.5 s into the
+ * wait, its follow-up 2 s later, the next reconcile at 9-9.9 s.
+ */
+async function idleTrim(): Promise<void> {
+  console.log('idle: RSS of run at a 9 s period, after reconciling a 5 MB osVersionManagement');
+  const { j, name } = await registered({ reconciliation: 9_000_000_000 });
+  try {
+    const osv: Record<string, string> = {};
+    for (let i = 0; i < 5 * 1024; i++) osv[`k${i}`] = 'v'.repeat(1020);
+    j.api.setOsVersionManagement(j.reg, name, osv);
+    const agent = j.start(['run'], { ...DIRECT, timeoutMs: 60_000 });
+    const pid = agent.child.pid!;
+    await j.api.waitFor(() => j.api.host(j.reg, name)?.conditions.find((c) => c.type === 'OSVersionReady'), 30_000);
+    const ready = Date.now();
+    const rssAt = async (msAfterReady: number) => {
+      await new Promise((r) => setTimeout(r, Math.max(0, ready + msAfterReady - Date.now())));
+      return procStatus(pid)!.rss;
+    };
+    const busy = await rssAt(1000);
+    const trimmed = await rssAt(8300);
+    agent.child.kill('SIGTERM');
+    await agent.result;
+    row('RSS 1 s after a 5 MB osVersionManagement reconcile → 8.3 s into the wait', `${mb(busy)} → ${mb(trimmed)}`);
+  } finally {
+    await j.close();
+  }
+}
+
+/** `npm run bench -- run big` runs only those sections (cold, register, bundle, run, big, idle). */
 export async function main(args: string[] = []): Promise<number> {
   console.log(`elemental-agent bench — node ${process.version}, ${AGENT_PATH}`);
   const want = (section: string) => args.length === 0 || args.includes(section);
@@ -210,6 +240,7 @@ export async function main(args: string[] = []): Promise<number> {
   if (want('bundle')) bundle();
   if (want('run')) await runLoop();
   if (want('big')) await bigInputs();
+  if (want('idle')) await idleTrim();
   console.log('\n| measurement | value | target |\n|---|---|---|');
   for (const [what, value, target] of rows) console.log(`| ${what} | ${value} | ${target} |`);
   return 0;

@@ -174,7 +174,7 @@ export class Transport {
             total += chunk.length;
             if (total >= collectAt) {
               collectAt = total + COLLECT_EVERY_BYTES;
-              collectGarbage();
+              void collectGarbage();
             }
           });
           res.on('end', () => done(sized ? sized.subarray(0, total) : Buffer.concat(chunks)));
