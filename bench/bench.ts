@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { LABELS } from '../test/support/elemental-api';
-import { type JourneyRunOptions, journey, registeredJourney } from '../test/support/lifecycle';
+import { type Journey, type JourneyRunOptions, journey, registeredJourney } from '../test/support/lifecycle';
 import { AGENT_PATH, type AgentOptions } from '../test/support/spawn-agent';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
@@ -167,6 +167,16 @@ async function bootstrapPeak(size: number, measure: Partial<AgentOptions>, maxRs
   }
 }
 
+/** 5,120 entries of about 1 KB: 5 MB of JSON in every PATCH answer. */
+function fiveMbOsVersionManagement(): Record<string, string> {
+  const osv: Record<string, string> = {};
+  for (let i = 0; i < 5 * 1024; i++) osv[`k${i}`] = 'v'.repeat(1020);
+  return osv;
+}
+
+/** True once the agent reported the OSVersionReady condition (any status). */
+const osVersionReported = (j: Journey, name: string) => j.api.host(j.reg, name)?.conditions.some((c) => c.type === 'OSVersionReady') ?? false;
+
 /** Peak RSS (KiB) and time to OSVersionReady of `run` reconciling `osv`. */
 async function osVersionPeak(osv: Record<string, string>, measure: Partial<AgentOptions>, maxRssFile: string): Promise<{ peak: number; ms: number }> {
   const { j, name } = await registered();
@@ -174,7 +184,7 @@ async function osVersionPeak(osv: Record<string, string>, measure: Partial<Agent
     j.api.setOsVersionManagement(j.reg, name, osv);
     const start = process.hrtime.bigint();
     const agent = j.start(['run'], { ...DIRECT, ...measure });
-    await j.api.waitFor(() => j.api.host(j.reg, name)?.conditions.find((c) => c.type === 'OSVersionReady'), 60_000);
+    await j.api.waitFor(() => osVersionReported(j, name), 60_000);
     const elapsed = Number(process.hrtime.bigint() - start) / 1e6;
     agent.child.kill('SIGTERM');
     await agent.result;
@@ -194,8 +204,7 @@ async function bigInputs(): Promise<void> {
   const big = await bootstrapPeak(size, measure, maxRssFile);
   const ratio = (big.peak - idle.peak) / (size / 1024);
   row('10 MB bootstrap config', `${ms(big.ms)}, peak RSS ${mb(big.peak)} = idle ${mb(idle.peak)} + ${ratio.toFixed(2)} × size`, `target < 3 ×: ${verdict(ratio < 3)}`);
-  const osv: Record<string, string> = {};
-  for (let i = 0; i < 5 * 1024; i++) osv[`k${i}`] = 'v'.repeat(1020);
+  const osv = fiveMbOsVersionManagement();
   const osvIdle = await osVersionPeak({ k: 'v' }, measure, maxRssFile);
   const osvBig = await osVersionPeak(osv, measure, maxRssFile);
   row('5 MB osVersionManagement', `${ms(osvBig.ms)} to OSVersionReady, peak RSS ${mb(osvBig.peak)} = idle ${mb(osvIdle.peak)} + ${((osvBig.peak - osvIdle.peak) / 5120).toFixed(2)} × size`);
@@ -210,12 +219,10 @@ async function idleTrim(): Promise<void> {
   console.log('idle: RSS of run at a 9 s period, after reconciling a 5 MB osVersionManagement');
   const { j, name } = await registered({ reconciliation: 9_000_000_000 });
   try {
-    const osv: Record<string, string> = {};
-    for (let i = 0; i < 5 * 1024; i++) osv[`k${i}`] = 'v'.repeat(1020);
-    j.api.setOsVersionManagement(j.reg, name, osv);
+    j.api.setOsVersionManagement(j.reg, name, fiveMbOsVersionManagement());
     const agent = j.start(['run'], { ...DIRECT, timeoutMs: 60_000 });
     const pid = agent.child.pid!;
-    await j.api.waitFor(() => j.api.host(j.reg, name)?.conditions.find((c) => c.type === 'OSVersionReady'), 30_000);
+    await j.api.waitFor(() => osVersionReported(j, name), 30_000);
     const ready = Date.now();
     const rssAt = async (msAfterReady: number) => {
       await new Promise((r) => setTimeout(r, Math.max(0, ready + msAfterReady - Date.now())));

@@ -23,14 +23,14 @@ async function exposeGc(): Promise<Gc | undefined> {
 }
 
 /** Makes collections possible ahead of time, so that the first one allocates nothing else. */
-export function prepareGarbageCollection(): Promise<unknown> {
+export function prepareGarbageCollection(): Promise<Gc | undefined> {
   gc ??= exposeGc();
   return gc;
 }
 
 /** Runs a full collection (after the current microtasks the first time). Never rejects. */
 export function collectGarbage(): Promise<void> {
-  return prepareGarbageCollection().then(() => gc!.then((collect) => collect?.()));
+  return prepareGarbageCollection().then((collect) => collect?.());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -122,24 +122,18 @@ export class IdleTrim {
     // for the live size: it can only make the agent trim later, never more often.
     const live = this.#liveAfterTrim ?? before.heapUsed;
     if (before.heapTotal - live < IDLE_TRIM_GROWTH_BYTES) return false;
-    const started = now();
-    const after = await this.#collect();
+    const after = await this.#collect(before);
     this.#lastTrimAt = now();
-    this.#deps.onTrim?.(before, after, this.#lastTrimAt - started);
+    // #timer is still set while the wait that scheduled this trim goes on.
     if (after.heapTotal - after.heapUsed >= IDLE_TRIM_GROWTH_BYTES && this.#timer !== undefined) {
-      this.#schedule(() => void this.#followUp(after), IDLE_TRIM_FOLLOW_UP_MS);
+      this.#schedule(() => void (this.#running || this.#collect(after)), IDLE_TRIM_FOLLOW_UP_MS);
     }
     return true;
   }
 
-  async #followUp(before: HeapSize): Promise<void> {
-    if (this.#running) return;
+  /** One full collection, reported through onTrim; what is live after it is the new base. */
+  async #collect(before: HeapSize): Promise<HeapSize> {
     const started = this.#deps.now();
-    const after = await this.#collect();
-    this.#deps.onTrim?.(before, after, this.#deps.now() - started);
-  }
-
-  async #collect(): Promise<HeapSize> {
     this.#running = true;
     try {
       await this.#deps.collect();
@@ -148,6 +142,7 @@ export class IdleTrim {
     }
     const after = this.#deps.heap();
     this.#liveAfterTrim = after.heapUsed;
+    this.#deps.onTrim?.(before, after, this.#deps.now() - started);
     return after;
   }
 }
