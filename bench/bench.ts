@@ -12,10 +12,37 @@ import { AGENT_PATH, type AgentOptions } from '../test/support/spawn-agent';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
 const ITERATIONS = 2000;
+const SOAK_STEP = 2000;
 const MAXRSS_PRELOAD = resolve('bench/max-rss.cjs');
 // Like-for-like with `node -e 0`: no unshare in front of node (the shims still guard the host).
 // And without --debug: the numbers are those of a production run.
 const DIRECT: JourneyRunOptions = { noUnshare: true, debug: false };
+/**
+ * The node command lines the run, soak and big sections compare: plain `node`, and node as
+ * examples/systemd/elemental-agent.service starts the agent (its flags are read from the
+ * unit, so the bench measures what ships). BENCH_NODE_FLAGS='…' measures those flags only.
+ */
+interface NodeSetup {
+  label: string;
+  flags: string[];
+}
+function unitNodeFlags(): string[] {
+  const unit = readFileSync(resolve('examples/systemd/elemental-agent.service'), 'utf8');
+  const exec = /^ExecStart=\/usr\/bin\/env node (.*?) ?\/usr\/local\/bin\/elemental-agent run$/m.exec(unit);
+  if (!exec) throw new Error('examples/systemd/elemental-agent.service: ExecStart is not `/usr/bin/env node [flags] /usr/local/bin/elemental-agent run`');
+  return exec[1]!.split(/\s+/).filter(Boolean);
+}
+function nodeSetups(): NodeSetup[] {
+  const given = process.env.BENCH_NODE_FLAGS;
+  if (given !== undefined) {
+    const flags = given.split(/\s+/).filter(Boolean);
+    return [{ label: flags.length ? `node ${flags.join(' ')}` : 'node', flags }];
+  }
+  const unit = unitNodeFlags();
+  return [{ label: 'node', flags: [] }, ...(unit.length ? [{ label: `example unit: node ${unit.join(' ')}`, flags: unit }] : [])];
+}
+/** Flags of the idle section, which measures one setup: what the idle trim does on its own. */
+const IDLE_NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
 
 const rows: [string, string, string][] = [];
 const row = (what: string, value: string, target = '') => {
@@ -104,31 +131,50 @@ function cpuTicks(pid: number): number {
   return Number(fields[11]) + Number(fields[12]); // utime + stime, in clock ticks
 }
 
+/** Reconcile iterations so far: each one reports phase Running. */
+const runningReports = (j: Journey) => j.api.requests.filter((r) => r.op === 'patchHost' && (r.body as { phase?: string } | undefined)?.phase === 'Running').length;
+
 const registered = (agent: Record<string, unknown> = {}) => registeredJourney({ agent }, DIRECT);
 
-async function runLoop(): Promise<void> {
-  console.log(`run: ${ITERATIONS} reconcile iterations at a 1 ms period`);
+/** A registered, bootstrapped host reconciling every 1 ms: each iteration is one GET and one
+ *  PATCH (phase Running). */
+async function bootstrappedAtOneMs(): Promise<Journey> {
   const { j, name } = await registered({ reconciliation: 1_000_000 });
+  j.api.setBootstrap(j.reg, name, { config: 'x' });
+  j.api.updateHost(j.reg, name, (h) => {
+    h.labels[LABELS.bootstrapped] = 'true';
+  });
+  return j;
+}
+
+/** `run` with the bench preload: afterGc() runs a full GC in the agent and returns its
+ *  heapUsed and RSS after it (KiB). */
+function startMeasuredRun(j: Journey, setup: NodeSetup, timeoutMs: number) {
+  const heapFile = join(mkdtempSync(join(tmpdir(), 'elemental-bench-')), 'heap.json');
+  const agent = j.start(['run'], {
+    ...DIRECT,
+    timeoutMs,
+    nodeArgs: [...setup.flags, '--expose-gc', '--require', MAXRSS_PRELOAD],
+    env: { BENCH_HEAP_FILE: heapFile },
+  });
+  const afterGc = async (): Promise<{ heapUsed: number; rss: number }> => {
+    rmSync(heapFile, { force: true });
+    process.kill(agent.child.pid!, 'SIGUSR2');
+    for (let i = 0; i < 200 && !existsSync(heapFile); i++) await new Promise((r) => setTimeout(r, 10));
+    const usage = JSON.parse(readFileSync(heapFile, 'utf8')) as { heapUsed: number; rss: number };
+    return { heapUsed: usage.heapUsed / 1024, rss: usage.rss / 1024 };
+  };
+  return { ...agent, afterGc };
+}
+
+async function runLoop(setup: NodeSetup): Promise<void> {
+  console.log(`run: ${ITERATIONS} reconcile iterations at a 1 ms period, ${setup.label}`);
+  const j = await bootstrappedAtOneMs();
   try {
-    j.api.setBootstrap(j.reg, name, { config: 'x' });
-    j.api.updateHost(j.reg, name, (h) => {
-      h.labels[LABELS.bootstrapped] = 'true';
-    });
-    const iterations = () => j.api.requests.filter((r) => r.op === 'patchHost' && (r.body as { phase?: string } | undefined)?.phase === 'Running').length;
-    const heapFile = join(mkdtempSync(join(tmpdir(), 'elemental-bench-')), 'heap.json');
-    const agent = j.start(['run'], {
-      ...DIRECT,
-      timeoutMs: 120_000,
-      nodeArgs: ['--expose-gc', '--require', MAXRSS_PRELOAD],
-      env: { BENCH_HEAP_FILE: heapFile },
-    });
+    const iterations = () => runningReports(j);
+    const agent = startMeasuredRun(j, setup, 120_000);
     const pid = agent.child.pid!;
-    const heapAfterGc = async (): Promise<number> => {
-      rmSync(heapFile, { force: true });
-      process.kill(pid, 'SIGUSR2');
-      for (let i = 0; i < 200 && !existsSync(heapFile); i++) await new Promise((r) => setTimeout(r, 10));
-      return (JSON.parse(readFileSync(heapFile, 'utf8')) as { heapUsed: number }).heapUsed / 1024;
-    };
+    const heapAfterGc = async () => (await agent.afterGc()).heapUsed;
     await j.api.waitFor(() => iterations() >= 200, 60_000);
     const warm = procStatus(pid)!;
     const heapWarm = await heapAfterGc();
@@ -143,11 +189,45 @@ async function runLoop(): Promise<void> {
     await agent.result;
     const growth = after.rss - warm.rss;
     const heapGrowth = heapAfter - heapWarm;
-    row('run RSS after 200 iterations', mb(warm.rss), `target ≤ 60 MB: ${verdict(warm.rss <= 60 * 1024)}`);
-    row(`run RSS after ${ITERATIONS} more`, `${mb(after.rss)} (growth ${(growth / 1024).toFixed(2)} MB, peak ${mb(after.hwm)})`, `peak ≤ 60 MB: ${verdict(after.hwm <= 60 * 1024)}; growth < 2 MB: ${verdict(growth < 2048)}`);
-    row(`heap after GC, 200 → ${ITERATIONS + 200} iterations`, `${mb(heapWarm)} → ${mb(heapAfter)} (${heapGrowth >= 0 ? '+' : ''}${(heapGrowth / 1024).toFixed(2)} MB)`, `leak signal < 2 MB: ${verdict(heapGrowth < 2048)}`);
+    const on = ` (${setup.label})`;
+    row(`run RSS after 200 iterations${on}`, mb(warm.rss), `target ≤ 60 MB: ${verdict(warm.rss <= 60 * 1024)}`);
+    row(`run RSS after ${ITERATIONS} more${on}`, `${mb(after.rss)} (growth ${(growth / 1024).toFixed(2)} MB, peak ${mb(after.hwm)})`, `peak ≤ 60 MB: ${verdict(after.hwm <= 60 * 1024)}; growth < 2 MB: ${verdict(growth < 2048)}`);
+    row(`heap after GC, 200 → ${ITERATIONS + 200} iterations${on}`, `${mb(heapWarm)} → ${mb(heapAfter)} (${heapGrowth >= 0 ? '+' : ''}${(heapGrowth / 1024).toFixed(2)} MB)`, `leak signal < 2 MB: ${verdict(heapGrowth < 2048)}`);
     const hz = 100; // USER_HZ on Linux
-    row('CPU per reconcile iteration', `${((ticks / hz) * 1000 / ITERATIONS).toFixed(3)} ms (${ITERATIONS} iterations in ${elapsed} ms)`);
+    row(`CPU per reconcile iteration${on}`, `${((ticks / hz) * 1000 / ITERATIONS).toFixed(3)} ms (${ITERATIONS} iterations in ${elapsed} ms)`);
+  } finally {
+    await j.close();
+  }
+}
+
+/**
+ * Not in the default set (a minute at a 1 ms period): whether RSS levels off. A leak grows
+ * without end; V8 sizing its heap to the load grows in steps up to a bound. Prints RSS every
+ * SOAK_STEP iterations and the growth over the second half.
+ */
+async function soak(setup: NodeSetup): Promise<void> {
+  const total = Number(process.env.BENCH_SOAK_ITERATIONS ?? 20_000);
+  console.log(`soak: RSS every ${SOAK_STEP} reconcile iterations at a 1 ms period, ${total} in all, ${setup.label}`);
+  const j = await bootstrappedAtOneMs();
+  try {
+    const agent = startMeasuredRun(j, setup, 600_000);
+    const raw: number[] = [];
+    const afterGc: number[] = [];
+    for (let done = SOAK_STEP; done <= total; done += SOAK_STEP) {
+      await j.api.waitFor(() => runningReports(j) >= done, 120_000);
+      raw.push(procStatus(agent.child.pid!)!.rss);
+      afterGc.push((await agent.afterGc()).rss);
+    }
+    agent.child.kill('SIGTERM');
+    await agent.result;
+    const series = (kib: number[]) => kib.map((v) => (v / 1024).toFixed(1)).join(', ') + ' MB';
+    // Growth over the second half: a leak keeps growing there, heap sizing has levelled off.
+    const secondHalf = (kib: number[]) => kib[kib.length - 1]! - kib[(kib.length >> 1) - 1]!;
+    const on = ` (${setup.label})`;
+    row(`run RSS every ${SOAK_STEP} iterations${on}`, series(raw));
+    row(`run RSS after a full GC, every ${SOAK_STEP} iterations${on}`, series(afterGc));
+    const growth = secondHalf(afterGc);
+    row(`RSS after GC, growth over the last ${total / 2} iterations${on}`, `${(growth / 1024).toFixed(2)} MB (raw RSS: ${(secondHalf(raw) / 1024).toFixed(2)} MB)`, `levelled off (< 2 MB): ${verdict(growth < 2048)}`);
   } finally {
     await j.close();
   }
@@ -194,20 +274,21 @@ async function osVersionPeak(osv: Record<string, string>, measure: Partial<Agent
   }
 }
 
-async function bigInputs(): Promise<void> {
-  console.log('big inputs (peak RSS via process.resourceUsage at exit; idle = the same run with a tiny input)');
+async function bigInputs(setup: NodeSetup): Promise<void> {
+  console.log(`big inputs (peak RSS via process.resourceUsage at exit; idle = the same run with a tiny input), ${setup.label}`);
   const dir = mkdtempSync(join(tmpdir(), 'elemental-bench-'));
   const maxRssFile = join(dir, 'maxrss');
-  const measure = { nodeArgs: ['--require', MAXRSS_PRELOAD], env: { BENCH_MAXRSS_FILE: maxRssFile } };
+  const measure = { nodeArgs: [...setup.flags, '--require', MAXRSS_PRELOAD], env: { BENCH_MAXRSS_FILE: maxRssFile } };
   const size = 10 * 1024 * 1024;
   const idle = await bootstrapPeak(16, measure, maxRssFile);
   const big = await bootstrapPeak(size, measure, maxRssFile);
   const ratio = (big.peak - idle.peak) / (size / 1024);
-  row('10 MB bootstrap config', `${ms(big.ms)}, peak RSS ${mb(big.peak)} = idle ${mb(idle.peak)} + ${ratio.toFixed(2)} × size`, `target < 3 ×: ${verdict(ratio < 3)}`);
+  const on = ` (${setup.label})`;
+  row(`10 MB bootstrap config${on}`, `${ms(big.ms)}, peak RSS ${mb(big.peak)} = idle ${mb(idle.peak)} + ${ratio.toFixed(2)} × size`, `target < 3 ×: ${verdict(ratio < 3)}`);
   const osv = fiveMbOsVersionManagement();
   const osvIdle = await osVersionPeak({ k: 'v' }, measure, maxRssFile);
   const osvBig = await osVersionPeak(osv, measure, maxRssFile);
-  row('5 MB osVersionManagement', `${ms(osvBig.ms)} to OSVersionReady, peak RSS ${mb(osvBig.peak)} = idle ${mb(osvIdle.peak)} + ${((osvBig.peak - osvIdle.peak) / 5120).toFixed(2)} × size`);
+  row(`5 MB osVersionManagement${on}`, `${ms(osvBig.ms)} to OSVersionReady, peak RSS ${mb(osvBig.peak)} = idle ${mb(osvIdle.peak)} + ${((osvBig.peak - osvIdle.peak) / 5120).toFixed(2)} × size`);
 }
 
 /**
@@ -220,7 +301,7 @@ async function idleTrim(): Promise<void> {
   const { j, name } = await registered({ reconciliation: 9_000_000_000 });
   try {
     j.api.setOsVersionManagement(j.reg, name, fiveMbOsVersionManagement());
-    const agent = j.start(['run'], { ...DIRECT, timeoutMs: 60_000 });
+    const agent = j.start(['run'], { ...DIRECT, nodeArgs: IDLE_NODE_FLAGS, timeoutMs: 60_000 });
     const pid = agent.child.pid!;
     await j.api.waitFor(() => osVersionReported(j, name), 30_000);
     const ready = Date.now();
@@ -238,16 +319,19 @@ async function idleTrim(): Promise<void> {
   }
 }
 
-/** `npm run bench -- run big` runs only those sections (cold, register, bundle, run, big, idle). */
+/** `npm run bench -- run big` runs only those sections (cold, register, bundle, run, big, idle;
+ *  soak only when named). */
 export async function main(args: string[] = []): Promise<number> {
   console.log(`elemental-agent bench — node ${process.version}, ${AGENT_PATH}`);
   const want = (section: string) => args.length === 0 || args.includes(section);
   if (want('cold')) coldStart();
   if (want('register')) await register();
   if (want('bundle')) bundle();
-  if (want('run')) await runLoop();
-  if (want('big')) await bigInputs();
+  const setups = nodeSetups();
+  if (want('run')) for (const setup of setups) await runLoop(setup);
+  if (want('big')) for (const setup of setups) await bigInputs(setup);
   if (want('idle')) await idleTrim();
+  if (args.includes('soak')) for (const setup of setups) await soak(setup);
   console.log('\n| measurement | value | target |\n|---|---|---|');
   for (const [what, value, target] of rows) console.log(`| ${what} | ${value} | ${target} |`);
   return 0;

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { parseConfigText } from '../../src/config';
+import { runAgent, tempRoot } from '../support/spawn-agent';
 
 const EXAMPLES = resolve('examples');
 const SCRIPTS_DIR = join(EXAMPLES, 'scripts');
@@ -18,6 +19,8 @@ const USER_DATA = join(EXAMPLES, 'cloud-init/user-data.yaml');
 
 // Where the README and the units install things.
 const AGENT_BIN = '/usr/local/bin/elemental-agent';
+/** What elemental-agent.service gives node before the bundle (see the comment there). */
+const RUN_NODE_FLAGS = ['--max-semi-space-size=1'];
 const LIBEXEC = '/usr/local/libexec/elemental/';
 const WORK_DIR = '/var/lib/elemental/agent';
 const CONFIG_PATH = '/etc/elemental/agent/config.yaml';
@@ -129,7 +132,7 @@ test('the units carry the contract: run, install, path units and what they start
   }
 
   const run = unit('elemental-agent.service');
-  assert.is(one(run, 'Service.ExecStart'), `${AGENT_BIN} run`);
+  assert.is(one(run, 'Service.ExecStart'), `/usr/bin/env node ${RUN_NODE_FLAGS.join(' ')} ${AGENT_BIN} run`);
   assert.is(one(run, 'Service.Restart'), 'on-failure');
   assert.ok(run.has('Service.RestartSec'));
   assert.is(one(run, 'Service.KillSignal'), 'SIGTERM');
@@ -162,12 +165,20 @@ test('the units carry the contract: run, install, path units and what they start
     // Every path unit starts a unit that is here; every command is the agent or one of the scripts.
     for (const target of d.get('Path.Unit') ?? []) assert.ok(names.includes(target), `${name}: Unit=${target} is not in examples/systemd`);
     for (const exec of [...(d.get('Service.ExecStart') ?? []), ...(d.get('Service.ExecStartPre') ?? [])]) {
-      const binary = exec.split(/\s+/)[0]!.replace(/^[-+!@:]+/, '');
+      const words = exec.split(/\s+/);
+      const binary = words[0]!.replace(/^[-+!@:]+/, '');
       if (binary === AGENT_BIN) continue;
+      if (binary === '/usr/bin/env' && words[1] === 'node' && words.includes(AGENT_BIN)) continue;
       assert.ok(binary.startsWith(LIBEXEC), `${name}: ${binary}`);
       assert.ok(existsSync(join(SCRIPTS_DIR, binary.slice(LIBEXEC.length))), `${name}: ${binary} is not in examples/scripts`);
     }
   }
+});
+
+test('node accepts the run unit\'s flags: the agent starts with them', async () => {
+  const r = await runAgent(['version'], { root: tempRoot(), nodeArgs: RUN_NODE_FLAGS });
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^elemental-agent /);
 });
 
 test('every unit passes systemd-analyze verify (binaries stubbed in a temp dir)', () => {
