@@ -84,6 +84,8 @@ export class IdleTrim {
   #liveAfterTrim: number | undefined;
   #lastTrimAt = -Infinity;
   #running = false;
+  /** True from the start of a wait of trimming length to its end. */
+  #inWait = false;
   /** The trim (or its follow-up) scheduled in the current wait. */
   #timer: unknown;
 
@@ -95,8 +97,10 @@ export class IdleTrim {
   duringWait(waitMs: number): () => void {
     if (waitMs < IDLE_TRIM_DELAY_MS + 500) return () => {};
     this.#deps.prepare();
+    this.#inWait = true;
     this.#schedule(() => void this.trimIfGrown(), IDLE_TRIM_DELAY_MS);
     return () => {
+      this.#inWait = false;
       this.#deps.clearTimer(this.#timer);
       this.#timer = undefined;
     };
@@ -124,8 +128,7 @@ export class IdleTrim {
     if (before.heapTotal - live < IDLE_TRIM_GROWTH_BYTES) return false;
     const after = await this.#collect(before);
     this.#lastTrimAt = now();
-    // #timer is still set while the wait that scheduled this trim goes on.
-    if (after.heapTotal - after.heapUsed >= IDLE_TRIM_GROWTH_BYTES && this.#timer !== undefined) {
+    if (after.heapTotal - after.heapUsed >= IDLE_TRIM_GROWTH_BYTES && this.#inWait) {
       this.#schedule(() => void (this.#running || this.#collect(after)), IDLE_TRIM_FOLLOW_UP_MS);
     }
     return true;

@@ -45,10 +45,13 @@ function plainEnv() {
   delete env.FORCE_COLOR;
   return env;
 }
-const child = spawn(process.execPath, ['--enable-source-maps', uvu, outdir, '\\.test\\.mjs$'], {
+const tty = process.stdout.isTTY === true;
+// uvu sets FORCE_COLOR=1 unless told --no-color; next to NO_COLOR that makes every node the
+// tests spawn warn that NO_COLOR is ignored.
+const child = spawn(process.execPath, ['--enable-source-maps', uvu, outdir, '\\.test\\.mjs$', ...(tty ? [] : ['--no-color'])], {
   cwd: root,
   stdio: ['ignore', 'pipe', 'inherit'],
-  env: process.stdout.isTTY ? process.env : plainEnv(),
+  env: tty ? process.env : plainEnv(),
 });
 let output = '';
 child.stdout.on('data', (chunk) => {
