@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { gzipSync } from 'node:zlib';
 import { basename, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { parseConfigText } from '../../src/config';
@@ -257,6 +258,19 @@ test('the user-data is #cloud-config YAML whose agent config parses with the age
   for (const path of names.filter((n) => n.endsWith('.path'))) assert.match(all, new RegExp(`systemctl enable --now .*\\b${path.replace('.', '\\.')}`), path);
   assert.match(all, /systemctl enable .*\belemental-agent\.service\b/);
   assert.match(all, /systemctl (?:enable|start)\b.*\belemental-agent-install\.service\b/);
+});
+
+test('the user-data\'s sizes of the shipped agent are those of the built bundle (within 10%)', () => {
+  const text = readFileSync(USER_DATA, 'utf8');
+  const bundle = readFileSync(resolve('dist/elemental-agent.js'));
+  const kib = (bytes: number) => bytes / 1024;
+  const gzB64 = kib(Buffer.from(gzipSync(bundle, { level: 9 }).toString('base64')).length);
+  const b64 = kib(Buffer.from(bundle.toString('base64')).length);
+  const said = (re: RegExp) => Number(re.exec(text)?.[1]);
+  const saidGzB64 = said(/That is ~(\d+) KiB of user-data/);
+  const saidB64 = said(/`encoding: b64`.*: ~(\d+) KiB\)/);
+  assert.ok(Math.abs(saidGzB64 - gzB64) <= gzB64 * 0.1, `gz+b64 is ${gzB64.toFixed(0)} KiB, the comment says ~${saidGzB64}`);
+  assert.ok(Math.abs(saidB64 - b64) <= b64 * 0.1, `b64 is ${b64.toFixed(0)} KiB, the comment says ~${saidB64}`);
 });
 
 // ---------------------------------------------------------------- running the scripts
