@@ -32,17 +32,14 @@ function unitNodeFlags(): string[] {
   if (!exec) throw new Error('examples/systemd/elemental-agent.service: ExecStart is not `/usr/bin/env node [flags] /usr/local/bin/elemental-agent run`');
   return exec[1]!.split(/\s+/).filter(Boolean);
 }
+/** BENCH_NODE_FLAGS as a list; undefined when not set. */
+const GIVEN_NODE_FLAGS = process.env.BENCH_NODE_FLAGS?.split(/\s+/).filter(Boolean);
 function nodeSetups(): NodeSetup[] {
-  const given = process.env.BENCH_NODE_FLAGS;
-  if (given !== undefined) {
-    const flags = given.split(/\s+/).filter(Boolean);
-    return [{ label: flags.length ? `node ${flags.join(' ')}` : 'node', flags }];
-  }
+  const flags = GIVEN_NODE_FLAGS;
+  if (flags) return [{ label: flags.length ? `node ${flags.join(' ')}` : 'node', flags }];
   const unit = unitNodeFlags();
   return [{ label: 'node', flags: [] }, ...(unit.length ? [{ label: `example unit: node ${unit.join(' ')}`, flags: unit }] : [])];
 }
-/** Flags of the idle section, which measures one setup: what the idle trim does on its own. */
-const IDLE_NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
 
 const rows: [string, string, string][] = [];
 const row = (what: string, value: string, target = '') => {
@@ -205,8 +202,7 @@ async function runLoop(setup: NodeSetup): Promise<void> {
  * without end; V8 sizing its heap to the load grows in steps up to a bound. Prints RSS every
  * SOAK_STEP iterations and the growth over the second half.
  */
-async function soak(setup: NodeSetup): Promise<void> {
-  const total = Number(process.env.BENCH_SOAK_ITERATIONS ?? 20_000);
+async function soak(setup: NodeSetup, total: number): Promise<void> {
   console.log(`soak: RSS every ${SOAK_STEP} reconcile iterations at a 1 ms period, ${total} in all, ${setup.label}`);
   const j = await bootstrappedAtOneMs();
   try {
@@ -301,7 +297,8 @@ async function idleTrim(): Promise<void> {
   const { j, name } = await registered({ reconciliation: 9_000_000_000 });
   try {
     j.api.setOsVersionManagement(j.reg, name, fiveMbOsVersionManagement());
-    const agent = j.start(['run'], { ...DIRECT, nodeArgs: IDLE_NODE_FLAGS, timeoutMs: 60_000 });
+    // One setup only (BENCH_NODE_FLAGS, plain node by default): what the idle trim does alone.
+  const agent = j.start(['run'], { ...DIRECT, nodeArgs: GIVEN_NODE_FLAGS ?? [], timeoutMs: 60_000 });
     const pid = agent.child.pid!;
     await j.api.waitFor(() => osVersionReported(j, name), 30_000);
     const ready = Date.now();
@@ -322,6 +319,11 @@ async function idleTrim(): Promise<void> {
 /** `npm run bench -- run big` runs only those sections (cold, register, bundle, run, big, idle;
  *  soak only when named). */
 export async function main(args: string[] = []): Promise<number> {
+  const soakTotal = Number(process.env.BENCH_SOAK_ITERATIONS ?? 20_000);
+  if (args.includes('soak') && !(Number.isInteger(soakTotal) && soakTotal >= 2 * SOAK_STEP)) {
+    console.error(`BENCH_SOAK_ITERATIONS=${process.env.BENCH_SOAK_ITERATIONS}: give a whole number of at least ${2 * SOAK_STEP}`);
+    return 2;
+  }
   console.log(`elemental-agent bench — node ${process.version}, ${AGENT_PATH}`);
   const want = (section: string) => args.length === 0 || args.includes(section);
   if (want('cold')) coldStart();
@@ -331,7 +333,7 @@ export async function main(args: string[] = []): Promise<number> {
   if (want('run')) for (const setup of setups) await runLoop(setup);
   if (want('big')) for (const setup of setups) await bigInputs(setup);
   if (want('idle')) await idleTrim();
-  if (args.includes('soak')) for (const setup of setups) await soak(setup);
+  if (args.includes('soak')) for (const setup of setups) await soak(setup, soakTotal);
   console.log('\n| measurement | value | target |\n|---|---|---|');
   for (const [what, value, target] of rows) console.log(`| ${what} | ${value} | ${target} |`);
   return 0;
