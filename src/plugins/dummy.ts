@@ -18,7 +18,6 @@ export const BOOTSTRAP_PATHS: Record<string, string> = {
 };
 
 const FILE_MODE = 0o644;
-
 const SYSTEM_DIR_MODE = 0o755;
 const PRIVATE_DIR_MODE = 0o700;
 
@@ -36,15 +35,19 @@ export class DummyPlugin implements OsPlugin {
     ensureDir(context.root.resolve(context.workDir), PRIVATE_DIR_MODE);
   }
 
+  /** A file of the work dir, as the managed host names it. */
+  private hostWorkPath(name: string): string {
+    return isAbsolute(name) ? name : join(this.context.workDir, name);
+  }
+
   /** A file of the work dir, on this machine (under --root). */
   private workFile(name: string): string {
-    const hostPath = isAbsolute(name) ? name : join(this.context.workDir, name);
-    return this.context.root.resolve(hostPath);
+    return this.context.root.resolve(this.hostWorkPath(name));
   }
 
   private dump(name: string, content: string, what: string): void {
     const path = this.workFile(name);
-    log.debug(`writing ${what} to ${isAbsolute(name) ? name : join(this.context.workDir, name)}`);
+    log.debug(`writing ${what} to ${this.hostWorkPath(name)}`);
     ensureDir(dirname(path), PRIVATE_DIR_MODE);
     writeFileAtomic(path, content, FILE_MODE);
   }

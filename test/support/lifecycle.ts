@@ -4,6 +4,7 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ApiAgentConfig, JsonObject } from '../../src/api/types';
+import { readIfExists } from '../../src/fs';
 import { type ElementalApi, type RegistrationHandle, type RegistrationOptions, startElementalApi } from './elemental-api';
 import { type AgentOptions, type AgentResult, type RunningAgent, runAgent, startAgent, tempRoot } from './spawn-agent';
 
@@ -76,16 +77,17 @@ export async function journey(options: JourneyOptions = {}): Promise<Journey> {
   const path = (hostPath: string) => join(root, hostPath);
   mkdirSync(dirname(path(CONFIG_PATH)), { recursive: true });
   if (https) writeFileSync(path(CA_PATH), api.caCertPem!);
+  // HTTPS trusts the test CA from a file; plain HTTP has to be allowed explicitly.
+  const trust = https ? `  caCert: ${CA_PATH}\n` : '';
+  const allowHttp = https ? '' : '  insecureAllowHttp: true\n';
   writeFileSync(
     path(CONFIG_PATH),
-    https
-      ? `registration:\n  uri: ${reg.uri}\n  token: ${imageToken}\n  caCert: ${CA_PATH}\nagent:\n  reconciliation: 100ms\n${options.startingAgentYaml ?? ''}`
-      : `registration:\n  uri: ${reg.uri}\n  token: ${imageToken}\nagent:\n  reconciliation: 100ms\n  insecureAllowHttp: true\n${options.startingAgentYaml ?? ''}`,
+    `registration:\n  uri: ${reg.uri}\n  token: ${imageToken}\n${trust}agent:\n  reconciliation: 100ms\n${allowHttp}${options.startingAgentYaml ?? ''}`,
   );
   const base: AgentOptions = { root, timeoutMs: 30_000 };
   // Every journey runs with --debug, and its output is checked for secrets (SPEC §12).
   const checked = (result: AgentResult): AgentResult => {
-    assertNoSecrets(`${result.stdout}\n${result.stderr}`, reg.tokens, existsSync(path(`${WORK_DIR}/private.key`)) ? readFileSync(path(`${WORK_DIR}/private.key`), 'utf8') : '');
+    assertNoSecrets(`${result.stdout}\n${result.stderr}`, reg.tokens, readIfExists(path(`${WORK_DIR}/private.key`)) ?? '');
     return result;
   };
   return {
