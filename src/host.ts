@@ -67,6 +67,11 @@ export class SystemHost implements Host {
     private readonly run: CommandRunner = execFileRunner,
     /** The kernel's hostname file; not under --root: it belongs to the running kernel. */
     private readonly kernelHostnameFile = '/proc/sys/kernel/hostname',
+    /**
+     * Whether the root is the running system (root /): then its name is set through hostnamectl
+     * (or by hand without systemd). Tests pass true with a temp root to exercise that path.
+     */
+    private readonly rootIsRunningSystem = root.root === '/',
   ) {}
 
   /** With --root, the managed host's name is its /etc/hostname; otherwise the kernel's. */
@@ -80,6 +85,14 @@ export class SystemHost implements Host {
 
   async setHostname(name: string): Promise<void> {
     validateHostname(name);
+    if (!this.rootIsRunningSystem) {
+      // A root other than / (initramfs --root /sysroot, an image build): the name belongs to
+      // that root's /etc/hostname. hostnamectl and the kernel name belong to the running
+      // system, and an image build must not rename the machine it runs on (SPEC §9).
+      log.debug(`writing the hostname to ${this.root.root}/etc/hostname (--root)`);
+      this.writeEtcHostname(name);
+      return;
+    }
     let failure: string;
     try {
       const result = await this.run('hostnamectl', ['set-hostname', name]);
@@ -94,9 +107,7 @@ export class SystemHost implements Host {
     }
     // No systemd (initramfs, minimal images): do what hostnamectl would do, by hand.
     log.debug(`hostnamectl unusable (${failure}); writing /etc/hostname and the kernel hostname`);
-    const etcHostname = this.root.resolve('/etc/hostname');
-    ensureDir(dirname(etcHostname), 0o755);
-    writeFileAtomic(etcHostname, `${name}\n`, 0o644);
+    this.writeEtcHostname(name);
     try {
       writeFileSync(this.kernelHostnameFile, name);
     } catch (err) {
@@ -104,6 +115,12 @@ export class SystemHost implements Host {
       const hint = code === 'ENOENT' ? ' (is /proc mounted?)' : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? ' (needs root and a writable /proc/sys)' : '';
       throw new AgentError(`setting hostname '${name}': writing ${this.kernelHostnameFile}: ${code ?? (err as Error).message}${hint}`);
     }
+  }
+
+  private writeEtcHostname(name: string): void {
+    const etcHostname = this.root.resolve('/etc/hostname');
+    ensureDir(dirname(etcHostname), 0o755);
+    writeFileAtomic(etcHostname, `${name}\n`, 0o644);
   }
 
   reboot(): Promise<void> {

@@ -1,6 +1,7 @@
 // THE way tests run the built agent (DEVELOPERS.md "Rules that protect the machine"):
-// - a directory of recording shims (reboot, poweroff, hostnamectl, shutdown, halt) is always
-//   first on PATH, so the real commands can never run;
+// - a directory of recording shims (reboot, poweroff, hostnamectl, shutdown, halt, systemctl),
+//   POSIX sh scripts that record their argv and change nothing, is always first on PATH, so the
+//   real commands can never run;
 // - `--root <temp dir>` is always passed;
 // - where the machine allows it the agent runs in its own UTS namespace (`unshare --uts`), so
 //   even the hostname fallback (writing /proc/sys/kernel/hostname) cannot touch this machine;
@@ -139,27 +140,48 @@ export function canUnshareUts(): boolean {
   return unshareWorks;
 }
 
-function makeShims(dir: string, root: string, failing: AgentOptions['failingShims']): string {
+/** A string as one single-quoted sh word. */
+const shQuote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
+
+// Separators of the call log: a call ends with RS, its words are ended by US (argv can hold
+// anything but NUL; these two never occur in the agent's arguments).
+const RS = '\x1e';
+const US = '\x1f';
+
+/**
+ * Recording shims, POSIX sh scripts so that no JavaScript runtime is needed to record a call.
+ * A shim does exactly what the real command does to this machine's files: nothing. It appends
+ * its argv to the call log and exits 0 (or prints the configured failure and exits 1).
+ */
+function makeShims(dir: string, failing: AgentOptions['failingShims']): string {
   const shimDir = join(dir, 'bin');
   mkdirSync(shimDir, { recursive: true });
-  const logFile = join(dir, 'calls.jsonl');
+  const logFile = join(dir, 'calls.log');
   for (const command of SHIMMED_COMMANDS) {
     const failure = failing?.[command];
-    // A node script: no shell needed, and it records argv exactly. The hostnamectl shim also
-    // does what hostnamectl does to files, under the test root: it writes /etc/hostname.
-    const effect =
-      command === 'hostnamectl' && !failure
-        ? `if (process.argv[2] === 'set-hostname') { fs.mkdirSync(${JSON.stringify(join(root, 'etc'))}, { recursive: true }); fs.writeFileSync(${JSON.stringify(join(root, 'etc/hostname'))}, process.argv[3] + '\\n'); }`
-        : '';
-    const script = `#!${process.execPath}
-const fs = require('fs');
-fs.appendFileSync(${JSON.stringify(logFile)}, JSON.stringify({ command: ${JSON.stringify(command)}, args: process.argv.slice(2) }) + '\\n');
-${failure ? `process.stderr.write(${JSON.stringify(`${failure}\n`)}); process.exit(1);` : effect}
-`;
+    const script = [
+      '#!/bin/sh',
+      `printf '%s\\037' ${shQuote(command)} "$@" >> ${shQuote(logFile)}`,
+      `printf '\\036' >> ${shQuote(logFile)}`,
+      failure ? `printf '%s\\n' ${shQuote(failure)} >&2; exit 1` : 'exit 0',
+      '',
+    ].join('\n');
     writeFileSync(join(shimDir, command), script);
     chmodSync(join(shimDir, command), 0o755);
   }
   return shimDir;
+}
+
+function readCalls(shimHome: string): ShimCall[] {
+  const logFile = join(shimHome, 'calls.log');
+  if (!existsSync(logFile)) return [];
+  return readFileSync(logFile, 'utf8')
+    .split(RS)
+    .filter(Boolean)
+    .map((record) => {
+      const [command, ...args] = record.split(US).slice(0, -1);
+      return { command: command!, args };
+    });
 }
 
 export interface RunningAgent {
@@ -174,10 +196,7 @@ export function startAgent(args: string[], options: AgentOptions): RunningAgent 
   const agentPath = options.agentPath ?? AGENT_PATH;
   if (!chrootArgv && !existsSync(agentPath)) throw new Error(`spawnAgent: ${agentPath} is missing; run npm run build`);
   const shimHome = mkdtempSync(join(tmpdir(), 'elemental-shims-'));
-  // In a chroot the shims cannot run (no node at this machine's path there); were one to run, its
-  // /etc/hostname effect would still land under the root inside the chroot.
-  const shimRoot = options.chroot ? join(resolve(options.chroot.dir), resolve(options.root)) : resolve(options.root);
-  const shimDir = makeShims(shimHome, shimRoot, options.failingShims);
+  const shimDir = makeShims(shimHome, options.failingShims);
   const env: Record<string, string> = {};
   // A proxy in the tester's environment must not decide where the agent's requests go: proxy
   // variables reach the agent only when a test passes them.
@@ -202,10 +221,7 @@ export function startAgent(args: string[], options: AgentOptions): RunningAgent 
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      const logFile = join(shimHome, 'calls.jsonl');
-      const calls = existsSync(logFile)
-        ? readFileSync(logFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as ShimCall)
-        : [];
+      const calls = readCalls(shimHome);
       rmSync(shimHome, { recursive: true, force: true });
       resolvePromise({ code, signal, stdout, stderr, calls, isolatedUts });
     });

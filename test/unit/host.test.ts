@@ -1,7 +1,7 @@
 // The host layer with a fake command runner: nothing here runs a real command.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HostRoot } from '../../src/fs';
@@ -20,14 +20,40 @@ function fakeRunner(answer: (file: string, args: string[]) => { code: number; st
   return { run, calls };
 }
 
-function setup(answer: Parameters<typeof fakeRunner>[0]) {
+const made: string[] = [];
+test.after(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A host whose root is a temp dir; `runningSystem` makes it behave as root / does. */
+function setup(answer: Parameters<typeof fakeRunner>[0], runningSystem = true) {
   const dir = mkdtempSync(join(tmpdir(), 'elemental-host-'));
+  made.push(dir);
   const root = join(dir, 'root');
   mkdirSync(root);
   const kernelFile = join(dir, 'kernel-hostname'); // stands in for /proc/sys/kernel/hostname
   const fake = fakeRunner(answer);
-  return { root, kernelFile, calls: fake.calls, host: new SystemHost(new HostRoot(root), fake.run, kernelFile) };
+  return { root, kernelFile, calls: fake.calls, host: new SystemHost(new HostRoot(root), fake.run, kernelFile, runningSystem) };
 }
+
+test('--root other than /: the name goes to DIR/etc/hostname only, no hostnamectl, kernel name untouched', async () => {
+  const s = setup(() => ({ code: 0 }), false);
+  await s.host.setHostname('m-node-0');
+  assert.equal(s.calls, [], 'hostnamectl renames the running system: never run for another root');
+  assert.throws(() => statSync(s.kernelFile), 'the kernel name is left alone');
+  assert.is(readFileSync(join(s.root, 'etc/hostname'), 'utf8'), 'm-node-0\n');
+  assert.is(statSync(join(s.root, 'etc/hostname')).mode & 0o777, 0o644);
+  assert.is(s.host.currentHostname(), 'm-node-0', 'what is written is what is read back');
+});
+
+test('the default for a temp root is not the running system', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'elemental-host-'));
+  made.push(dir);
+  const fake = fakeRunner(() => ({ code: 0 }));
+  await new SystemHost(new HostRoot(dir), fake.run, join(dir, 'kernel')).setHostname('m-node-9');
+  assert.equal(fake.calls, []);
+  assert.is(readFileSync(join(dir, 'etc/hostname'), 'utf8'), 'm-node-9\n');
+});
 
 test('hostnamectl is used when it works; nothing else is touched', async () => {
   const s = setup(() => ({ code: 0 }));
