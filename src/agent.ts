@@ -2,7 +2,7 @@
 // dir (0700) → load and init the plugin → load or create the identity → build the client →
 // current hostname. `reinit` repeats the config-dependent part after registration.
 import { join } from 'node:path';
-import type { GlobalOptions } from './cli';
+import type { GlobalOptions } from './options';
 import { type AgentConfig, loadConfigFile } from './config';
 import { durationToMs, parseDurationText } from './duration';
 import { AgentError } from './errors';

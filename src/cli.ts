@@ -7,14 +7,7 @@ import { AgentError, ExitCode, UsageError, errorMessage } from './errors';
 import { versionLine } from './version';
 import type { CompletionSpec } from './completion';
 import { StopRequested, stopExitCode } from './signals';
-
-const DEFAULT_CONFIG_PATH = '/etc/elemental/agent/config.yaml';
-
-export interface GlobalOptions {
-  config: string;
-  debug: boolean;
-  root: string;
-}
+import { DEFAULT_CONFIG_PATH, type GlobalOptions } from './options';
 
 const PROGRAM = 'elemental-agent';
 

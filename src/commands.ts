@@ -1,5 +1,5 @@
 // Command entry points: the common start-up (SPEC §8) followed by the phase a command runs.
-import type { GlobalOptions } from './cli';
+import type { GlobalOptions } from './options';
 import { startAgent } from './agent';
 import { ExitCode } from './errors';
 import { log } from './log';
