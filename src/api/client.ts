@@ -1,6 +1,7 @@
 // Client of the Elemental API (SPEC §7): five calls relative to the registration URI. Knows
 // nothing about agent phases. Errors are ApiError with the reference agent's wording:
-// "<operation> returned code '<N>'" for an unexpected status, "<operation>: <cause>" otherwise.
+// "<operation> returned code '<N>': unexpected return code" for an unexpected status (operators
+// alert on that line, SPEC §8), "<operation>: <cause>" otherwise.
 import { AgentError, errorMessage } from '../errors';
 import { HostRoot } from '../fs';
 import type { Identity } from '../identity';
@@ -27,6 +28,9 @@ export interface BootstrapConfig {
   format?: string;
   config?: Buffer;
 }
+
+/** The reference client's ErrUnexpectedCode text, after every unexpected status. */
+export const UNEXPECTED_RETURN_CODE = 'unexpected return code';
 
 export type ApiOperation = 'getting registration' | 'creating new host' | 'patching host' | 'deleting host' | 'getting bootstrap';
 
@@ -213,7 +217,7 @@ export class ElementalClient {
     if (res.status !== expect) {
       const text = res.body.toString('utf8').replace(/\s+/g, ' ').trim().slice(0, 200);
       if (text) log.debug(`${op}: response body: ${text}`);
-      throw new ApiError(op, `${op} returned code '${res.status}'`, { kind: 'status', statusCode: res.status });
+      throw new ApiError(op, `${op} returned code '${res.status}': ${UNEXPECTED_RETURN_CODE}`, { kind: 'status', statusCode: res.status });
     }
     return res.body;
   }

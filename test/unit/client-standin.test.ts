@@ -65,18 +65,18 @@ test('every call succeeds against the stand-in, each host call with its own sign
   assert.ok(api.requests.every((r) => r.headers['user-agent']?.startsWith('elemental-agent/')));
 });
 
-test("401 and 403 from the registration token: '<operation> returned code 'N''", async () => {
+test("401 and 403 from the registration token: '<operation> returned code 'N': unexpected return code'", async () => {
   const missing = await failure(client({ token: '' }).getRegistration());
-  assert.is(missing.message, "getting registration returned code '401'");
+  assert.is(missing.message, "getting registration returned code '401': unexpected return code");
   assert.is(missing.statusCode, 401);
   const rotated = client().getRegistration();
   await rotated;
   const old = reg.token;
   reg.rotateToken({ revokePrevious: true });
   const revoked = await failure(client({ token: old }).getRegistration());
-  assert.is(revoked.message, "getting registration returned code '403'");
+  assert.is(revoked.message, "getting registration returned code '403': unexpected return code");
   const create = await failure(client({ token: old }).createHost({ name: `h-${++counter}` }));
-  assert.is(create.message, "creating new host returned code '403'");
+  assert.is(create.message, "creating new host returned code '403': unexpected return code");
 });
 
 test('403 with another key, 404 for an unknown host, 409 for a taken name', async () => {
@@ -84,17 +84,17 @@ test('403 with another key, 404 for an unknown host, 409 for a taken name', asyn
   const name = `h-${++counter}`;
   await owner.createHost({ name });
   const stranger = client();
-  assert.is((await failure(stranger.patchHost(name, {}))).message, "patching host returned code '403'");
-  assert.is((await failure(stranger.deleteHost(name))).message, "deleting host returned code '403'");
+  assert.is((await failure(stranger.patchHost(name, {}))).message, "patching host returned code '403': unexpected return code");
+  assert.is((await failure(stranger.deleteHost(name))).message, "deleting host returned code '403': unexpected return code");
   assert.is((await failure(owner.patchHost('nobody', {}))).statusCode, 404);
-  assert.is((await failure(owner.getBootstrap(name))).message, "getting bootstrap returned code '404'");
-  assert.is((await failure(stranger.createHost({ name }))).message, "creating new host returned code '409'");
+  assert.is((await failure(owner.getBootstrap(name))).message, "getting bootstrap returned code '404': unexpected return code");
+  assert.is((await failure(stranger.createHost({ name }))).message, "creating new host returned code '409': unexpected return code");
 });
 
 test('500, a hang past the timeout, garbage and wrong-shape JSON: one clear error each', async () => {
   const c = client({ timeoutMs: 300 });
   api.injectFault({ op: 'getRegistration', kind: 'status', status: 500, body: 'internal error' });
-  assert.is((await failure(c.getRegistration())).message, "getting registration returned code '500'");
+  assert.is((await failure(c.getRegistration())).message, "getting registration returned code '500': unexpected return code");
   api.injectFault({ op: 'getRegistration', kind: 'hang', ms: 2000 });
   const started = Date.now();
   const hung = await failure(c.getRegistration());

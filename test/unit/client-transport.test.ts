@@ -388,7 +388,7 @@ test('host names are path-encoded; a trailing slash on the uri is not doubled; "
 
 // ---- errors -------------------------------------------------------------------------------
 
-test("unexpected status: exactly \"<operation> returned code '<N>'\", body only in debug logs", async () => {
+test("unexpected status: exactly \"<operation> returned code '<N>': unexpected return code\" (the reference client's words), body only in debug logs", async () => {
   const longBody = `server says no: ${'x'.repeat(500)}`;
   httpsApi.route = (_req, res) => {
     res.writeHead(418, { 'Content-Type': 'text/plain' });
@@ -405,7 +405,7 @@ test("unexpected status: exactly \"<operation> returned code '<N>'\", body only 
   const before = logs.length;
   for (const [operation, call] of calls) {
     const err = await rejection(call());
-    assert.is(err.message, `${operation} returned code '418'`);
+    assert.is(err.message, `${operation} returned code '418': unexpected return code`);
     assert.is(err.operation, operation);
     assert.is(err.statusCode, 418);
     assert.is(err.kind, 'status');
@@ -422,16 +422,16 @@ test("unexpected status: exactly \"<operation> returned code '<N>'\", body only 
 test('expected statuses are exact: 200 for create or 204 for delete are errors too', async () => {
   const c = client(httpsUri, { caCert: pki.caCertPem });
   httpsApi.route = (_req, res) => json(res, 200, {});
-  assert.is((await rejection(c.createHost({ name: 'h' }))).message, "creating new host returned code '200'");
+  assert.is((await rejection(c.createHost({ name: 'h' }))).message, "creating new host returned code '200': unexpected return code");
   httpsApi.route = (_req, res) => {
     res.writeHead(204);
     res.end();
   };
-  assert.is((await rejection(c.deleteHost('h'))).message, "deleting host returned code '204'");
+  assert.is((await rejection(c.deleteHost('h'))).message, "deleting host returned code '204': unexpected return code");
   httpsApi.route = (_req, res) => json(res, 404, { error: 'not found' });
   const err = await rejection(c.patchHost('h', {}));
   assert.is(err.statusCode, 404);
-  assert.is(err.message, "patching host returned code '404'");
+  assert.is(err.message, "patching host returned code '404': unexpected return code");
 });
 
 test('an unexpected status with a huge body fails fast on the status, not on the body', async () => {
@@ -441,7 +441,7 @@ test('an unexpected status with a huge body fails fast on the status, not on the
     res.end(big);
   };
   const err = await rejection(client(httpsUri, { caCert: pki.caCertPem, maxResponseBytes: 1024 }).getRegistration());
-  assert.is(err.message, "getting registration returned code '500'");
+  assert.is(err.message, "getting registration returned code '500': unexpected return code");
 });
 
 test('connection refused: "<operation>: connect ECONNREFUSED ..."', async () => {
