@@ -6,7 +6,7 @@ import { fileExists } from '../fs';
 import { log } from '../log';
 import { StopRequested } from '../signals';
 import { ConditionType, Message, Phase, Reason, condition, failed, ready } from './conditions';
-import { conditionMessage, patch, reportCondition, reportPhase } from './common';
+import { conditionMessage, patch, reportCondition, reportPhase, step } from './common';
 
 /** Created by the bootstrap config on success (CAPI bootstrap contract). */
 export const BOOTSTRAP_SENTINEL = '/run/cluster-api/bootstrap-success.complete';
@@ -18,15 +18,21 @@ export async function bootstrap(ctx: AgentContext): Promise<BootstrapOutcome> {
   try {
     if (fileExists(ctx.root.resolve(BOOTSTRAP_SENTINEL))) {
       log.info(`found ${BOOTSTRAP_SENTINEL}: the host is bootstrapped`);
-      await patch(ctx, { bootstrapped: true, condition: ready(ConditionType.bootstrapReady) });
+      // Both prefixes, as in the reference's condition message.
+      await step('updating bootstrapped status', () =>
+        step('patching bootstrapped status', () => patch(ctx, { bootstrapped: true, condition: ready(ConditionType.bootstrapReady) })),
+      );
       return 'bootstrapped';
     }
-    const { format, config } = await ctx.client.getBootstrap(ctx.hostname);
-    // An answer without a config would write an empty bootstrap file and reboot into a host
-    // that can never bootstrap ("bootstrap already applied" ever after).
-    if (config === undefined || config.length === 0) throw new AgentError('the bootstrap answer has no config');
-    log.info(`applying the ${format ?? 'unspecified'} bootstrap config`);
-    await ctx.plugin.bootstrap(format ?? '', config);
+    const { format, config } = await step('fetching bootstrap config', async () => {
+      const answer = await ctx.client.getBootstrap(ctx.hostname);
+      // An answer without a config would write an empty bootstrap file and reboot into a host
+      // that can never bootstrap ("bootstrap already applied" ever after).
+      if (answer.config === undefined || answer.config.length === 0) throw new AgentError('the bootstrap answer has no config');
+      return { format: answer.format ?? '', config: answer.config };
+    });
+    log.info(`applying the ${format || 'unspecified'} bootstrap config`);
+    await step('applying bootstrap config', () => ctx.plugin.bootstrap(format, config));
     await reportCondition(
       ctx,
       condition(ConditionType.bootstrapReady, false, 'Info', Reason.waitingForBootstrap, Message.waitingForBootstrap),

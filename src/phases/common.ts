@@ -9,6 +9,33 @@ import { StopRequested, checkStop } from '../signals';
 /** An error that no retry can fix: it stops the loop and the command exits with its code. */
 export class FatalError extends AgentError {}
 
+/**
+ * A failed step of a phase, worded as the reference agent words it: "<step>: <cause>", e.g.
+ * "installing host: …". Condition messages carry it, and operators alert on it (SPEC §8).
+ */
+export class StepError extends AgentError {
+  readonly step: string;
+  constructor(step: string, cause: unknown) {
+    super(`${step}: ${errorMessage(cause)}`, { cause });
+    this.name = 'StepError';
+    this.step = step;
+  }
+}
+
+/** `err` as a failure of `stepName`; SIGTERM/SIGINT and fatal errors pass through unchanged. */
+export function stepFailure(stepName: string, err: unknown): unknown {
+  return err instanceof StopRequested || err instanceof FatalError ? err : new StepError(stepName, err);
+}
+
+/** Runs one step of a phase; a failure is rethrown as a StepError named after the step. */
+export async function step<T>(stepName: string, action: () => T | Promise<T>): Promise<T> {
+  try {
+    return await action();
+  } catch (err) {
+    throw stepFailure(stepName, err);
+  }
+}
+
 // Condition messages are shown in kubectl; keep them readable.
 const MAX_CONDITION_MESSAGE = 1000;
 
@@ -77,7 +104,25 @@ export async function postAction(ctx: AgentContext, action: { powerOff: boolean;
   }
 }
 
-/** The JSON a plugin receives for a free-form object; an absent object is `{}`. */
+const byUtf8 = (a: string, b: string): number => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+const GO_ESCAPED = /[<>&\u2028\u2029]/;
+const GO_ESCAPED_ALL = new RegExp(GO_ESCAPED.source, 'g');
+
+/**
+ * The JSON a plugin receives for a free-form object, with the bytes the reference passes (its
+ * json.Marshal of a map[string]RawExtension): top-level keys in byte order, compact, and `<`,
+ * `>`, `&`, U+2028, U+2029 as \u escapes. Nested values keep the server's order. An absent
+ * object is `{}` (the reference passes `null`, SPEC §13).
+ */
 export function pluginJson(value: unknown): string {
-  return JSON.stringify(value ?? {});
+  if (value === undefined || value === null) return '{}';
+  let json: string;
+  const keys = typeof value === 'object' && !Array.isArray(value) ? Object.keys(value) : [];
+  if (keys.every((key, i) => i === 0 || byUtf8(keys[i - 1]!, key) < 0)) {
+    json = JSON.stringify(value); // already in order (a Go server sorts them): one string, no copies
+  } else {
+    const entries = [...keys].sort(byUtf8).map((key) => `${JSON.stringify(key)}:${JSON.stringify((value as Record<string, unknown>)[key])}`);
+    json = `{${entries.join(',')}}`;
+  }
+  return GO_ESCAPED.test(json) ? json.replace(GO_ESCAPED_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : json;
 }

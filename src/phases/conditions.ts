@@ -37,6 +37,7 @@ export const Message = {
   waitingForInstallation: 'Host is registered successfully. Waiting for installation.',
   waitingForBootstrap: 'Waiting for bootstrap to be executed',
   waitingForReset: 'Reset was triggered successfully. Waiting for host to reset.',
+  waitingForPostReconcileReboot: 'Waiting for Host to reboot after OS Version has been reconciled.',
 } as const;
 
 type Severity = 'Info' | 'Warning' | 'Error';

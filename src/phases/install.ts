@@ -3,7 +3,7 @@ import type { AgentContext } from '../agent';
 import type { ApiRegistrationResponse } from '../api/types';
 import { log } from '../log';
 import { ConditionType, Phase, Reason, failed, ready } from './conditions';
-import { conditionMessage, patch, pluginJson, postAction, reportCondition, reportPhase, retry } from './common';
+import { conditionMessage, patch, pluginJson, postAction, reportCondition, reportPhase, retry, step } from './common';
 
 export async function install(ctx: AgentContext): Promise<void> {
   await reportPhase(ctx, Phase.installing);
@@ -16,20 +16,24 @@ export async function install(ctx: AgentContext): Promise<void> {
     async () => {
       reason = Reason.installationFailed;
       let registration: ApiRegistrationResponse | undefined;
-      if (!cloudConfigApplied || !installed) registration = await ctx.client.getRegistration();
+      if (!cloudConfigApplied || !installed) {
+        registration = await step('getting remote Registration', () => ctx.client.getRegistration());
+      }
       if (!cloudConfigApplied) {
         reason = Reason.cloudConfigInstallationFailed;
-        await ctx.plugin.applyCloudInit(pluginJson(registration?.config?.cloudConfig));
+        await step('installing cloud config', () => ctx.plugin.applyCloudInit(pluginJson(registration?.config?.cloudConfig)));
         cloudConfigApplied = true;
         reason = Reason.installationFailed;
         log.info('cloud config applied');
       }
       if (!installed) {
-        await ctx.plugin.install(pluginJson(registration?.config?.elemental?.install));
+        await step('installing host', () => ctx.plugin.install(pluginJson(registration?.config?.elemental?.install)));
         installed = true;
         log.info('install config applied');
       }
-      await patch(ctx, { installed: true, condition: ready(ConditionType.installationReady) });
+      await step('patching host with installation successful', () =>
+        patch(ctx, { installed: true, condition: ready(ConditionType.installationReady) }),
+      );
     },
     (err) => reportCondition(ctx, failed(ConditionType.installationReady, reason, conditionMessage(err))),
   );

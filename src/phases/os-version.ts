@@ -4,8 +4,8 @@ import type { ApiHostResponse } from '../api/types';
 import { errorMessage } from '../errors';
 import { log } from '../log';
 import { StopRequested } from '../signals';
-import { ConditionType, Phase, Reason, condition, failed, ready } from './conditions';
-import { conditionMessage, patch, pluginJson, reportCondition, reportPhase } from './common';
+import { ConditionType, Message, Phase, Reason, condition, failed, ready } from './conditions';
+import { conditionMessage, patch, pluginJson, reportCondition, reportPhase, step } from './common';
 
 export type OsVersionOutcome = 'reconciled' | 'reboot' | 'failed';
 
@@ -16,26 +16,29 @@ export async function reconcileOsVersion(ctx: AgentContext, host: ApiHostRespons
   const inPlaceUpdate = host.inPlaceUpgrade === IN_PLACE_UPDATE_PENDING;
   let rebootNeeded: boolean;
   try {
-    rebootNeeded = await ctx.plugin.reconcileOSVersion(pluginJson(host.osVersionManagement));
+    rebootNeeded = await step('reconciling osVersion', () => ctx.plugin.reconcileOSVersion(pluginJson(host.osVersionManagement)));
   } catch (err) {
     if (err instanceof StopRequested) throw err;
-    log.error(`reconciling OS version: ${errorMessage(err)} (retrying)`);
+    log.error(`${errorMessage(err)} (retrying)`);
     await reportCondition(ctx, failed(ConditionType.osVersionReady, Reason.osVersionReconciliationFailed, conditionMessage(err)));
     return 'failed';
   }
   if (rebootNeeded) {
     await reportPhase(ctx, Phase.reconcilingOSVersion);
-    await reportCondition(ctx, condition(ConditionType.osVersionReady, false, 'Info', Reason.waitingForPostReconcileReboot));
+    await reportCondition(
+      ctx,
+      condition(ConditionType.osVersionReady, false, 'Info', Reason.waitingForPostReconcileReboot, Message.waitingForPostReconcileReboot),
+    );
     log.info('OS version reconciled; rebooting to apply it');
     await ctx.plugin.reboot();
     return 'reboot';
   }
   try {
-    await patch(ctx, { condition: ready(ConditionType.osVersionReady) });
-    if (inPlaceUpdate) await patch(ctx, { inPlaceUpdate: IN_PLACE_UPDATE_DONE });
+    await step('updating OSVersionReady=true condition', () => patch(ctx, { condition: ready(ConditionType.osVersionReady) }));
+    if (inPlaceUpdate) await step('updating InPlaceUpgrade done label', () => patch(ctx, { inPlaceUpdate: IN_PLACE_UPDATE_DONE }));
   } catch (err) {
     if (err instanceof StopRequested) throw err;
-    log.error(`reporting OS version reconciled: ${errorMessage(err)} (retrying)`);
+    log.error(`${errorMessage(err)} (retrying)`);
     return 'failed';
   }
   // Routine while not bootstrapped (every period): only an in-place update is news.

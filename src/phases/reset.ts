@@ -5,17 +5,17 @@ import { errorMessage } from '../errors';
 import { log } from '../log';
 import { StopRequested } from '../signals';
 import { ConditionType, Message, Phase, Reason, condition, failed, ready } from './conditions';
-import { conditionMessage, patch, pluginJson, postAction, reportCondition, reportPhase, retry } from './common';
+import { conditionMessage, patch, pluginJson, postAction, reportCondition, reportPhase, retry, step, stepFailure } from './common';
 
 /** run step 2. Resolves true when the reset was triggered (run then exits 0). */
 export async function triggerReset(ctx: AgentContext): Promise<boolean> {
   await reportPhase(ctx, Phase.triggeringReset);
   try {
-    await ctx.plugin.triggerReset();
+    await step('triggering reset', () => ctx.plugin.triggerReset());
   } catch (err) {
     if (err instanceof StopRequested) throw err;
-    log.error(`triggering reset: ${errorMessage(err)} (retrying)`);
-    await reportCondition(ctx, failed(ConditionType.resetReady, Reason.resetFailed, `triggering reset: ${conditionMessage(err)}`));
+    log.error(`${errorMessage(err)} (retrying)`);
+    await reportCondition(ctx, failed(ConditionType.resetReady, Reason.resetFailed, conditionMessage(err)));
     return false;
   }
   await reportCondition(ctx, condition(ConditionType.resetReady, false, 'Info', Reason.waitingForReset, Message.waitingForReset));
@@ -45,15 +45,15 @@ export async function reset(ctx: AgentContext): Promise<void> {
           );
           return;
         }
-        throw err;
+        throw stepFailure('marking host for deletion', err);
       }
       if (!pluginReset) {
-        const registration = await ctx.client.getRegistration();
-        await ctx.plugin.reset(pluginJson(registration.config?.elemental?.reset));
+        const registration = await step('getting remote Registration', () => ctx.client.getRegistration());
+        await step('resetting host', () => ctx.plugin.reset(pluginJson(registration.config?.elemental?.reset)));
         pluginReset = true;
       }
       finalPatchSent = true;
-      await patch(ctx, { reset: true, condition: ready(ConditionType.resetReady) });
+      await step('patching host with reset successful', () => patch(ctx, { reset: true, condition: ready(ConditionType.resetReady) }));
     },
     (err) => reportCondition(ctx, failed(ConditionType.resetReady, Reason.resetFailed, conditionMessage(err))),
   );
