@@ -217,10 +217,15 @@ export class ElementalClient {
     if (res.status !== expect) {
       const text = res.body.toString('utf8').replace(/\s+/g, ' ').trim().slice(0, 200);
       if (text) log.debug(`${op}: response body: ${text}`);
-      throw new ApiError(op, `${op} returned code '${res.status}': ${UNEXPECTED_RETURN_CODE}`, { kind: 'status', statusCode: res.status });
+      throw unexpectedStatus(op, res.status);
     }
     return res.body;
   }
+}
+
+/** The error of a call answered with another status than the expected one. */
+export function unexpectedStatus(op: ApiOperation, status: number): ApiError {
+  return new ApiError(op, `${op} returned code '${status}': ${UNEXPECTED_RETURN_CODE}`, { kind: 'status', statusCode: status });
 }
 
 function checkName(op: ApiOperation, name: string): void {

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import type { AgentContext } from '../../src/agent';
-import { ApiError, type ApiOperation, type BootstrapConfig, type ElementalClient } from '../../src/api/client';
+import { ApiError, type ApiOperation, type BootstrapConfig, type ElementalClient, unexpectedStatus } from '../../src/api/client';
 import type { ApiHostResponse, ApiRegistrationResponse } from '../../src/api/types';
 import type { AgentConfig } from '../../src/config';
 import { HostRoot } from '../../src/fs';
@@ -83,6 +83,9 @@ export function hostResponseFixture(): ApiHostResponse {
 export function apiFailure(operation: ApiOperation, message: string): ApiError {
   return new ApiError(operation, message, { kind: 'network' });
 }
+
+/** The ApiError the client throws for an unexpected HTTP status. */
+export const apiStatus = unexpectedStatus;
 
 // ---- The context ---------------------------------------------------------------------------
 
