@@ -7,6 +7,16 @@
 // request, injects faults (status, delay, hang, drop, reset, garbage, wrong shape) and can stop and
 // resume listening on the same port.
 //
+// Auth answers as the reference's internal/api/auth.go does: 401 for a missing or non-`Bearer `
+// header and for a token whose header names another algorithm golang-jwt knows (HS256, RS256,
+// ES256, `none`, …); 403 for anything else that fails (not a JWT, an algorithm golang-jwt does not
+// know, bad signature, expired, not yet valid). Where it is stricter than the reference: the
+// reference decodes `sub` and `aud` but never checks them; here a registration token must have
+// `sub` = `aud[0]` = the registration URI, and a host token `sub` = the host name and `aud`
+// containing the registration URI, or the answer is 403. The agent always sends those claims, so
+// a test that passes here passes against the reference; a token the reference would take with
+// another `sub`/`aud` is refused here.
+//
 // Everything is bounded: waits have timeouts, hung requests end after a cap, close() destroys
 // open (keep-alive or hung) sockets and clears every timer.
 import { generateKeyPairSync, sign as cryptoSign, type KeyObject } from 'node:crypto';
@@ -1064,7 +1074,10 @@ class ElementalApiServer implements ElementalApi {
     const b = this.bearer(rec, 'registration-authorization', 'Registration-Authorization');
     if (!('token' in b)) return b;
     if (reg.revoked.has(b.token)) return textReply(403, 'Forbidden: registration token revoked');
+    const alg = otherKnownAlgorithm(b.token);
+    if (alg !== undefined) return textReply(401, `Unauthorized: JWT is using unsupported '${alg}' signing algorithm`);
     try {
+      // sub and aud are checked here, not by the reference (see the header comment).
       const { payload } = await jwtVerify(b.token, reg.publicKey, {
         algorithms: ['EdDSA'],
         subject: reg.uri,
@@ -1081,6 +1094,9 @@ class ElementalApiServer implements ElementalApi {
   private async checkHostToken(rec: RecordedRequest, hostName: string, pubKey: string, reg: Registration): Promise<AuthResult> {
     const b = this.bearer(rec, 'authorization', 'Authorization');
     if (!('token' in b)) return b;
+    // As the reference's key function: the algorithm is looked at before the host's key.
+    const alg = otherKnownAlgorithm(b.token);
+    if (alg !== undefined) return textReply(401, `Unauthorized: JWT is using unsupported '${alg}' signing algorithm`);
     let key: Awaited<ReturnType<typeof importSPKI>>;
     try {
       key = await importSPKI(pubKey, 'EdDSA');
@@ -1088,12 +1104,39 @@ class ElementalApiServer implements ElementalApi {
       return textReply(403, `Forbidden: parsing host public key: ${errText(err)}`);
     }
     try {
+      // sub and aud are checked here, not by the reference (see the header comment).
       await jwtVerify(b.token, key, { algorithms: ['EdDSA'], subject: hostName, audience: reg.uri });
     } catch (err) {
       return textReply(403, `Forbidden: validating JWT token: ${errText(err)}`);
     }
     return undefined;
   }
+}
+
+/** The signing methods golang-jwt v5 registers: the only `alg` values its parser gets past. */
+const GO_JWT_ALGORITHMS = new Set(['EdDSA', 'HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'none']);
+
+/**
+ * The `alg` of a token the reference answers 401: well-formed (three segments, header and
+ * claims JSON objects) and signed with a method golang-jwt knows other than EdDSA. Its key
+ * function refuses that method (ErrUnauthorized); a token it cannot even parse, or whose alg it
+ * does not know, fails before the key function and is a 403.
+ */
+function otherKnownAlgorithm(token: string): string | undefined {
+  const parts = token.split('.');
+  if (parts.length !== 3) return undefined;
+  const segment = (s: string): unknown => {
+    try {
+      return JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
+    } catch {
+      return undefined;
+    }
+  };
+  const header = segment(parts[0]!);
+  const claims = segment(parts[1]!);
+  if (!isObject(header) || !isObject(claims)) return undefined;
+  const alg = header.alg;
+  return typeof alg === 'string' && alg !== 'EdDSA' && GO_JWT_ALGORITHMS.has(alg) ? alg : undefined;
 }
 
 /** cluster-api conditions.Set: replace the condition of the same type; the transition time moves only when the state changes. */

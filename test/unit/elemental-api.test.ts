@@ -233,7 +233,7 @@ test('registration token: claims (iss, sub = aud[0] = uri, iat, nbf, no exp when
   }
 });
 
-test('registration token: 401 when missing or not Bearer, 403 when invalid, 200 when valid', async () => {
+test('registration token: 401 when missing, not Bearer or signed with another algorithm; 403 when invalid; 200 when valid', async () => {
   const ctx = await setup();
   try {
     const { reg, api } = ctx;
@@ -249,17 +249,27 @@ test('registration token: 401 when missing or not Bearer, 403 when invalid, 200 
     // Authorization (the host header) does not count for the registration.
     assert.is((await request(reg.uri, { headers: { Authorization: `Bearer ${reg.token}` } })).status, 401);
 
+    // Another algorithm golang-jwt knows: the reference's key function refuses it with ErrUnauthorized (SPEC §14).
+    const hs256 = await get(`Bearer ${hmacJwt(good)}`);
+    assert.is(hs256.status, 401, 'HS256');
+    assert.is(hs256.text, "Unauthorized: JWT is using unsupported 'HS256' signing algorithm");
+    assert.is((await get(`Bearer ${noneJwt(good)}`)).status, 401, 'alg none');
+    assert.is((await get(`Bearer ${reg.signToken(good, { alg: 'ES256', typ: 'JWT' })}`)).status, 401, 'alg ES256 header, EdDSA signature');
+    assert.is((await get(`Bearer ${reg.signToken(good, { alg: 'RS256' })}`)).status, 401, 'alg RS256, no typ');
+
     assert.is((await get('Bearer garbage')).status, 403, 'not a JWT');
+    assert.is((await get(`Bearer ${reg.signToken(good, { alg: 'XS256', typ: 'JWT' })}`)).status, 403, 'an alg golang-jwt does not know: a parse error');
+    assert.is((await get(`Bearer ${reg.signToken(good, { typ: 'JWT' })}`)).status, 403, 'no alg');
+    const [hsHeader, , hsSig] = hmacJwt(good).split('.');
+    assert.is((await get(`Bearer ${hsHeader}.bm90IGpzb24.${hsSig}`)).status, 403, 'HS256 header, claims not JSON: malformed before the key function');
     assert.is((await get(`Bearer ${other.signToken(good)}`)).status, 403, 'signed by another key');
     assert.is((await get(`Bearer ${other.token}`)).status, 403, 'another registration token');
+    // Stricter than the reference, which never checks sub and aud (see the stand-in's header comment).
     assert.is((await get(`Bearer ${reg.signToken({ ...good, sub: 'x' })}`)).status, 403, 'wrong sub');
     assert.is((await get(`Bearer ${reg.signToken({ ...good, aud: ['x'] })}`)).status, 403, 'wrong aud');
     assert.is((await get(`Bearer ${reg.signToken({ ...good, aud: ['x', reg.uri] })}`)).status, 403, 'uri not aud[0]');
     assert.is((await get(`Bearer ${reg.signToken({ ...good, exp: t - 10 })}`)).status, 403, 'expired');
     assert.is((await get(`Bearer ${reg.signToken({ ...good, nbf: t + 600 })}`)).status, 403, 'not yet valid');
-    assert.is((await get(`Bearer ${hmacJwt(good)}`)).status, 403, 'HS256');
-    assert.is((await get(`Bearer ${noneJwt(good)}`)).status, 403, 'alg none');
-    assert.is((await get(`Bearer ${reg.signToken(good, { alg: 'ES256', typ: 'JWT' })}`)).status, 403, 'alg ES256 header');
     const sig = reg.token.split('.');
     assert.is((await get(`Bearer ${sig[0]}.${sig[1]}.${'A'.repeat(86)}`)).status, 403, 'bad signature');
 
@@ -366,6 +376,10 @@ test('POST host: order of checks 404, registration 401/403, 400, host 401/403, 4
     assert.is((await post({ ...regAuth(reg), Authorization: auth }, { ...body, labels: { x: 1 } })).status, 400, 'labels not strings');
     assert.is((await post(regAuth(reg))).status, 401, 'no Authorization');
     assert.is((await post({ ...regAuth(reg), Authorization: `Token ${auth.slice(7)}` })).status, 401, 'Authorization not Bearer');
+    assert.is((await post({ ...regAuth(reg), Authorization: `Bearer ${hmacJwt({ sub: 'h1', aud: [reg.uri] })}` })).status, 401, 'host token HS256');
+    assert.is((await post({ ...regAuth(reg), Authorization: `Bearer ${noneJwt({ sub: 'h1', aud: [reg.uri] })}` }, { name: 'h1' })).status, 401, 'alg none: refused before the (absent) pubKey is read');
+    const goodReg = { iss: 'ElementalRegistrationReconciler', sub: reg.uri, aud: [reg.uri], iat: now(), nbf: now() };
+    assert.is((await post({ ...regAuth(reg, hmacJwt(goodReg)), Authorization: auth })).status, 401, 'registration token HS256');
     assert.is((await post({ ...regAuth(reg), Authorization: await bearer(key, reg, 'h2') })).status, 403, 'sub is another name');
     assert.is((await post({ ...regAuth(reg), Authorization: `Bearer ${await hostJwt(key, { sub: 'h1', aud: 'http://elsewhere' })}` })).status, 403, 'wrong aud');
     assert.is((await post({ ...regAuth(reg), Authorization: await bearer(other, reg, 'h1') })).status, 403, 'signed by a key other than pubKey');
@@ -396,7 +410,7 @@ test('POST host: order of checks 404, registration 401/403, 400, host 401/403, 4
 // ---------------------------------------------------------------------------------------------
 // Host auth on PATCH / DELETE / bootstrap
 
-test('host requests: unknown host 404 before auth; 401 / 403 / 200', async () => {
+test('host requests: unknown host 404 before auth; 401 (missing, not Bearer, another algorithm) / 403 / 200', async () => {
   const ctx = await setup();
   try {
     const { reg } = ctx;
@@ -410,13 +424,15 @@ test('host requests: unknown host 404 before auth; 401 / 403 / 200', async () =>
       const send = (auth?: string): Promise<Res> => request(url, { method, body: '{}', headers: auth === undefined ? {} : { Authorization: auth } });
       assert.is((await send()).status, 401, `${method} missing`);
       assert.is((await send(`Basic abc`)).status, 401, `${method} not Bearer`);
+      assert.is((await send(`Bearer ${hmacJwt({ sub: 'h1', aud: [reg.uri] })}`)).status, 401, `${method} HS256`);
+      assert.is((await send(`Bearer ${noneJwt({ sub: 'h1', aud: [reg.uri] })}`)).status, 401, `${method} alg none`);
       assert.is((await send(`Bearer ${reg.token}`)).status, 403, `${method} registration token`);
       assert.is((await send(await bearer(key2, reg, 'h1'))).status, 403, `${method} other host's key`);
+      // Stricter than the reference, which never checks sub and aud.
       assert.is((await send(await bearer(key, reg, 'h2'))).status, 403, `${method} wrong sub`);
       assert.is((await send(`Bearer ${await hostJwt(key, { sub: 'h1', aud: `${reg.uri}/x` })}`)).status, 403, `${method} wrong aud`);
       assert.is((await send(`Bearer ${await hostJwt(key, { sub: 'h1', aud: reg.uri, exp: t - 5 })}`)).status, 403, `${method} expired`);
       assert.is((await send(`Bearer ${await hostJwt(key, { sub: 'h1', aud: reg.uri, nbf: t + 300 })}`)).status, 403, `${method} nbf`);
-      assert.is((await send(`Bearer ${hmacJwt({ sub: 'h1', aud: [reg.uri] })}`)).status, 403, `${method} HS256`);
     }
     // Valid: PATCH 200, bootstrap 404 (no secret yet, after auth), DELETE 202.
     assert.is((await patch(ctx, key, 'h1', {})).status, 200);
