@@ -34,7 +34,9 @@ export async function reconcileOsVersion(ctx: AgentContext, host: ApiHostRespons
     return 'reboot';
   }
   try {
-    await step('updating OSVersionReady=true condition', () => patch(ctx, { condition: ready(ConditionType.osVersionReady) }));
+    await step('updating OSVersionReady=true condition', () =>
+      step('reporting condition', () => patch(ctx, { condition: ready(ConditionType.osVersionReady) })),
+    );
     if (inPlaceUpdate) await step('updating InPlaceUpgrade done label', () => patch(ctx, { inPlaceUpdate: IN_PLACE_UPDATE_DONE }));
   } catch (err) {
     if (err instanceof StopRequested) throw err;

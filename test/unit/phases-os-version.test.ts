@@ -2,12 +2,12 @@
 // fake client and a fake plugin: the same calls in the same order and the same condition
 // bodies. Where we differ, on purpose: reconcileOsVersion() reboots itself after the
 // WaitingForPostReconcileReboot condition (the reference returns PostAction{Reboot: true} and
-// run reboots), so that script ends with the reboot. The last case is ours.
+// run reboots), so that script ends with the reboot. The last cases are ours.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ApiHostResponse } from '../../src/api/types';
 import { reconcileOsVersion } from '../../src/phases/os-version';
-import { hostResponseFixture, phaseHarness } from '../support/phase-context';
+import { apiFailure, hostResponseFixture, phaseHarness } from '../support/phase-context';
 
 const HOST = 'test-host';
 /** Go's json.Marshal(OSVersionManagementFixture) ({"foo": "bar", "bar": "foo"}): keys in byte order. */
@@ -91,6 +91,29 @@ test('upgrade (ours): a plugin failure is OSVersionReconciliationFailed "reconci
     assert.is(await h.run((ctx) => reconcileOsVersion(ctx, host(false))), 'failed');
   } finally {
     h.cleanup();
+  }
+});
+
+test('upgrade (ours): failed True/done PATCHes are retried with the reference\'s wording, and report no condition', async () => {
+  const h = phaseHarness([
+    { call: 'plugin.reconcileOSVersion', args: [WANT_OS_VERSION], returns: false },
+    { call: 'client.patchHost', args: [HOST, readyPatch], throws: apiFailure('patching host', 'patch host test fail') },
+  ]);
+  const inPlace = phaseHarness([
+    { call: 'plugin.reconcileOSVersion', args: [WANT_OS_VERSION], returns: false },
+    { call: 'client.patchHost', args: [HOST, readyPatch] },
+    { call: 'client.patchHost', args: [HOST, { inPlaceUpdate: 'done' }], throws: apiFailure('patching host', 'patch host test fail') },
+  ]);
+  try {
+    assert.is(await h.run((ctx) => reconcileOsVersion(ctx, host(false))), 'failed');
+    assert.equal(h.logs.filter((l) => l.startsWith('ERROR')), [
+      'ERROR updating OSVersionReady=true condition: reporting condition: patch host test fail (retrying)\n',
+    ]);
+    assert.is(await inPlace.run((ctx) => reconcileOsVersion(ctx, host(true))), 'failed');
+    assert.equal(inPlace.logs.filter((l) => l.startsWith('ERROR')), ['ERROR updating InPlaceUpgrade done label: patch host test fail (retrying)\n']);
+  } finally {
+    h.cleanup();
+    inPlace.cleanup();
   }
 });
 
