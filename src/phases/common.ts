@@ -104,25 +104,52 @@ export async function postAction(ctx: AgentContext, action: { powerOff: boolean;
   }
 }
 
-const byUtf8 = (a: string, b: string): number => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+/** Go's string order (UTF-8 bytes, i.e. code points); JS compares UTF-16 units, which differ above U+D7FF. */
+function goStringCompare(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x >= 0xd800 && y >= 0xd800) {
+      // Surrogates (astral code points) sort after U+E000-U+FFFF.
+      x = x >= 0xe000 ? x - 0x800 : x + 0x2000;
+      y = y >= 0xe000 ? y - 0x800 : y + 0x2000;
+    }
+    return x - y;
+  }
+  return a.length - b.length;
+}
+
+/** Keys JS objects always list first, in numeric order, whatever the insertion order. */
+const ARRAY_INDEX = /^(0|[1-9]\d{0,9})$/;
 const GO_ESCAPED = /[<>&\u2028\u2029]/;
 const GO_ESCAPED_ALL = new RegExp(GO_ESCAPED.source, 'g');
 
 /**
  * The JSON a plugin receives for a free-form object, with the bytes the reference passes (its
- * json.Marshal of a map[string]RawExtension): top-level keys in byte order, compact, and `<`,
+ * json.Marshal of a map[string]RawExtension): top-level keys in Go's order, compact, and `<`,
  * `>`, `&`, U+2028, U+2029 as \u escapes. Nested values keep the server's order. An absent
- * object is `{}` (the reference passes `null`, SPEC §13).
+ * object is `{}` (the reference passes `null`, SPEC §13). Values are not copied: megabytes of
+ * osVersionManagement become one string, as with a plain JSON.stringify.
  */
 export function pluginJson(value: unknown): string {
   if (value === undefined || value === null) return '{}';
   let json: string;
-  const keys = typeof value === 'object' && !Array.isArray(value) ? Object.keys(value) : [];
-  if (keys.every((key, i) => i === 0 || byUtf8(keys[i - 1]!, key) < 0)) {
-    json = JSON.stringify(value); // already in order (a Go server sorts them): one string, no copies
+  const record = value as Record<string, unknown>;
+  const keys = typeof value === 'object' && !Array.isArray(value) ? Object.keys(record) : [];
+  if (keys.every((key, i) => i === 0 || goStringCompare(keys[i - 1]!, key) < 0)) {
+    json = JSON.stringify(value); // already in order (a Go server sends them so)
   } else {
-    const entries = [...keys].sort(byUtf8).map((key) => `${JSON.stringify(key)}:${JSON.stringify((value as Record<string, unknown>)[key])}`);
-    json = `{${entries.join(',')}}`;
+    const sorted = [...keys].sort(goStringCompare);
+    if (sorted.some((key) => ARRAY_INDEX.test(key) && Number(key) < 2 ** 32 - 1)) {
+      // An object would list these first: write the members one by one.
+      json = `{${sorted.map((key) => `${JSON.stringify(key)}:${JSON.stringify(record[key])}`).join(',')}}`;
+    } else {
+      const inOrder = Object.create(null) as Record<string, unknown>; // so that "__proto__" stays a key
+      for (const key of sorted) inOrder[key] = record[key];
+      json = JSON.stringify(inOrder);
+    }
   }
   return GO_ESCAPED.test(json) ? json.replace(GO_ESCAPED_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : json;
 }
