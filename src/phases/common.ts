@@ -14,11 +14,9 @@ export class FatalError extends AgentError {}
  * "installing host: …". Condition messages carry it, and operators alert on it (SPEC §8).
  */
 export class StepError extends AgentError {
-  readonly step: string;
-  constructor(step: string, cause: unknown) {
-    super(`${step}: ${errorMessage(cause)}`, { cause });
+  constructor(stepName: string, cause: unknown) {
+    super(`${stepName}: ${errorMessage(cause)}`, { cause });
     this.name = 'StepError';
-    this.step = step;
   }
 }
 
