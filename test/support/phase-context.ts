@@ -280,3 +280,17 @@ export function registrationFixture(): ApiRegistrationResponse {
     },
   };
 }
+
+/** phaseHarness for the length of `body`, cleaned up afterwards, also when it fails. */
+export async function withPhaseHarness<T>(
+  script: Expectation[],
+  body: (h: PhaseHarness) => Promise<T>,
+  o: Parameters<typeof phaseHarness>[1] = {},
+): Promise<T> {
+  const h = phaseHarness(script, o);
+  try {
+    return await body(h);
+  } finally {
+    h.cleanup();
+  }
+}

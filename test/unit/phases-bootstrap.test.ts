@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BOOTSTRAP_SENTINEL, bootstrap } from '../../src/phases/bootstrap';
-import { apiFailure, hostResponseFixture, phaseHarness } from '../support/phase-context';
+import { type Expectation, apiFailure, apiStatus, hostResponseFixture, withPhaseHarness } from '../support/phase-context';
 
 const HOST = 'test-host';
 const bootstrapResponse = () => ({ format: 'foo', config: Buffer.from('bar') });
@@ -19,7 +19,7 @@ const bootstrapFailed = (message: string) => ({
 const bootstrappedPatch = { bootstrapped: true, condition: { type: 'BootstrapReady', status: 'True', severity: 'Info' } };
 
 test('bootstrap handler: should bootstrap when bootstrap sentinel file missing', async () => {
-  const h = phaseHarness([
+  await withPhaseHarness([
     { call: 'client.patchHost', args: [HOST, phase] },
     { call: 'client.getBootstrap', args: [HOST], returns: bootstrapResponse() },
     { call: 'plugin.bootstrap', args: ['foo', Buffer.from('bar')] },
@@ -32,85 +32,60 @@ test('bootstrap handler: should bootstrap when bootstrap sentinel file missing',
     },
     // System must reboot to apply bootstrap config
     { call: 'plugin.reboot' },
-  ]);
-  try {
+  ], async (h) => {
     assert.is(await h.run(bootstrap), 'reboot');
-  } finally {
-    h.cleanup();
-  }
+  });
 });
 
 test('bootstrap handler: should patch the host as bootstrapped when sentinel file is present', async () => {
-  const h = phaseHarness([
+  await withPhaseHarness([
     { call: 'client.patchHost', args: [HOST, phase] },
     { call: 'client.patchHost', args: [HOST, bootstrappedPatch], returns: hostResponseFixture() },
-  ]);
-  try {
+  ], async (h) => {
     // Mark the system as bootstrapped. This path is part of the CAPI contract.
     mkdirSync(h.path('/run/cluster-api'), { recursive: true });
     writeFileSync(h.path(BOOTSTRAP_SENTINEL), 'anything');
     assert.is(await h.run(bootstrap), 'bootstrapped');
-  } finally {
-    h.cleanup();
-  }
+  });
 });
 
 test('bootstrap handler: should fail on bootstrap error', async () => {
-  const h = phaseHarness([
+  await withPhaseHarness([
     { call: 'client.patchHost', args: [HOST, phase] },
     { call: 'client.getBootstrap', args: [HOST], returns: bootstrapResponse() },
     { call: 'plugin.bootstrap', args: ['foo', Buffer.from('bar')], throws: new Error('test bootstrap error') },
     { call: 'client.patchHost', args: [HOST, bootstrapFailed('applying bootstrap config: test bootstrap error')] },
-  ]);
-  try {
+  ], async (h) => {
     assert.is(await h.run(bootstrap), 'failed');
-  } finally {
-    h.cleanup();
-  }
+  });
 });
 
-test('bootstrap (ours): a failed GET bootstrap is "fetching bootstrap config: …"', async () => {
-  const h = phaseHarness([
-    { call: 'client.patchHost', args: [HOST, phase] },
-    { call: 'client.getBootstrap', args: [HOST], throws: apiFailure('getting bootstrap', "getting bootstrap returned code '404': unexpected return code") },
-    { call: 'client.patchHost', args: [HOST, bootstrapFailed("fetching bootstrap config: getting bootstrap returned code '404': unexpected return code")] },
-  ]);
-  try {
-    assert.is(await h.run(bootstrap), 'failed');
-  } finally {
-    h.cleanup();
-  }
-});
-
-test('bootstrap (ours): an answer without a config is refused under "fetching bootstrap config: "', async () => {
-  const h = phaseHarness([
-    { call: 'client.patchHost', args: [HOST, phase] },
-    { call: 'client.getBootstrap', args: [HOST], returns: { format: 'cloud-config' } },
-    { call: 'client.patchHost', args: [HOST, bootstrapFailed('fetching bootstrap config: the bootstrap answer has no config')] },
-  ]);
-  try {
-    assert.is(await h.run(bootstrap), 'failed');
-  } finally {
-    h.cleanup();
+test('bootstrap (ours): a failed GET bootstrap, or an answer without a config, is "fetching bootstrap config: …"', async () => {
+  const notFound = apiStatus('getting bootstrap', 404);
+  const cases: Array<[string, Expectation, string]> = [
+    ['404', { call: 'client.getBootstrap', args: [HOST], throws: notFound }, `fetching bootstrap config: ${notFound.message}`],
+    ['no config', { call: 'client.getBootstrap', args: [HOST], returns: { format: 'cloud-config' } }, 'fetching bootstrap config: the bootstrap answer has no config'],
+  ];
+  for (const [label, get, message] of cases) {
+    await withPhaseHarness([{ call: 'client.patchHost', args: [HOST, phase] }, get, { call: 'client.patchHost', args: [HOST, bootstrapFailed(message)] }], async (h) => {
+      assert.is(await h.run(bootstrap), 'failed', label);
+    });
   }
 });
 
 test('bootstrap (ours): a failed bootstrapped PATCH carries both of the reference\'s prefixes', async () => {
-  const h = phaseHarness([
+  await withPhaseHarness([
     { call: 'client.patchHost', args: [HOST, phase] },
     { call: 'client.patchHost', args: [HOST, bootstrappedPatch], throws: apiFailure('patching host', 'patch host test fail') },
     {
       call: 'client.patchHost',
       args: [HOST, bootstrapFailed('updating bootstrapped status: patching bootstrapped status: patch host test fail')],
     },
-  ]);
-  try {
+  ], async (h) => {
     mkdirSync(h.path('/run/cluster-api'), { recursive: true });
     writeFileSync(h.path(BOOTSTRAP_SENTINEL), '');
     assert.is(await h.run(bootstrap), 'failed');
-  } finally {
-    h.cleanup();
-  }
+  });
 });
 
 test.run();

@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { install } from '../../src/phases/install';
-import { apiFailure, hostResponseFixture, phaseHarness, registrationFixture } from '../support/phase-context';
+import { apiFailure, hostResponseFixture, withPhaseHarness, registrationFixture } from '../support/phase-context';
 
 const HOST = 'test-host';
 /** Go's json.Marshal(RegistrationFixture.Config.Elemental.Install): keys in byte order. */
@@ -22,7 +22,7 @@ const failed = (reason: string, message: string) => ({
 const installedPatch = { installed: true, condition: { type: 'InstallationReady', status: 'True', severity: 'Info' } };
 
 test('install handler: should apply cloud init, install, and mark the host as installed', async () => {
-  const h = phaseHarness([
+  await withPhaseHarness([
     // Expect phase to be updated
     { call: 'client.patchHost', args: [HOST, { phase: 'Installing' }] },
     // Make the first get registration call fail. Expect to recover by calling again
@@ -45,8 +45,7 @@ test('install handler: should apply cloud init, install, and mark the host as in
     { call: 'client.patchHost', args: [HOST, installedPatch], returns: hostResponseFixture() },
     // Ours: the postInstall action (powerOff wins over reboot in the fixture).
     { call: 'plugin.powerOff' },
-  ]);
-  try {
+  ], async (h) => {
     await h.run(install);
     assert.is(h.waits(), 4, 'one reconciliation wait after each of the four failures');
     assert.equal(
@@ -54,9 +53,7 @@ test('install handler: should apply cloud init, install, and mark the host as in
       ['client.getRegistration', 'wait', 'client.getRegistration', 'wait', 'client.getRegistration', 'wait', 'client.getRegistration', 'wait'],
       'each wait comes right after a failure is reported',
     );
-  } finally {
-    h.cleanup();
-  }
+  });
 });
 
 test('install (ours): the condition body on the wire is the reference\'s, without its null lastTransitionTime', async () => {
@@ -66,20 +63,17 @@ test('install (ours): the condition body on the wire is the reference\'s, withou
     JSON.stringify(failed('InstallationFailed', 'installing host: install test fail')),
     '{"condition":{"type":"InstallationReady","status":"False","severity":"Error","reason":"InstallationFailed","message":"installing host: install test fail"}}',
   );
-  const h = phaseHarness([
+  await withPhaseHarness([
     { call: 'client.patchHost', args: [HOST, { phase: 'Installing' }] },
     { call: 'client.getRegistration', returns: registrationFixture() },
     { call: 'plugin.applyCloudInit', args: [WANT_CLOUD_INIT] },
     { call: 'plugin.install', args: [WANT_INSTALL] },
     { call: 'client.patchHost', args: [HOST, installedPatch] },
     { call: 'plugin.powerOff' },
-  ]);
-  try {
+  ], async (h) => {
     await h.run(install);
     assert.is(h.waits(), 0);
-  } finally {
-    h.cleanup();
-  }
+  });
 });
 
 test.run();

@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ApiHostResponse } from '../../src/api/types';
 import { reconcileOsVersion } from '../../src/phases/os-version';
-import { apiFailure, hostResponseFixture, phaseHarness } from '../support/phase-context';
+import { apiFailure, hostResponseFixture, withPhaseHarness } from '../support/phase-context';
 
 const HOST = 'test-host';
 /** Go's json.Marshal(OSVersionManagementFixture) ({"foo": "bar", "bar": "foo"}): keys in byte order. */
@@ -19,7 +19,7 @@ function host(inPlaceUpdate: boolean): ApiHostResponse {
 }
 
 test('upgrade handler: should reconcile os version and reboot', async () => {
-  const h = phaseHarness([
+  await withPhaseHarness([
     // Expect plugin to reconcile OS Version and ask for machine reboot
     { call: 'plugin.reconcileOSVersion', args: [WANT_OS_VERSION], returns: true },
     // Expect phase update
@@ -42,42 +42,33 @@ test('upgrade handler: should reconcile os version and reboot', async () => {
     },
     // Machine should reboot, not shut down
     { call: 'plugin.reboot' },
-  ]);
-  try {
+  ], async (h) => {
     assert.is(await h.run((ctx) => reconcileOsVersion(ctx, host(false))), 'reboot');
-  } finally {
-    h.cleanup();
-  }
+  });
 });
 
 test('upgrade handler: should mark os version as successfully reconciled', async () => {
-  const h = phaseHarness([
+  await withPhaseHarness([
     { call: 'plugin.reconcileOSVersion', args: [WANT_OS_VERSION], returns: false },
     { call: 'client.patchHost', args: [HOST, readyPatch] },
-  ]);
-  try {
+  ], async (h) => {
     assert.is(await h.run((ctx) => reconcileOsVersion(ctx, host(false))), 'reconciled', 'no reboot, no power off');
-  } finally {
-    h.cleanup();
-  }
+  });
 });
 
 test('upgrade handler: should mark in place update as done', async () => {
-  const h = phaseHarness([
+  await withPhaseHarness([
     { call: 'plugin.reconcileOSVersion', args: [WANT_OS_VERSION], returns: false },
     { call: 'client.patchHost', args: [HOST, readyPatch] },
     // Expect InPlaceUpdateDone update
     { call: 'client.patchHost', args: [HOST, { inPlaceUpdate: 'done' }] },
-  ]);
-  try {
+  ], async (h) => {
     assert.is(await h.run((ctx) => reconcileOsVersion(ctx, host(true))), 'reconciled', 'no reboot, no power off');
-  } finally {
-    h.cleanup();
-  }
+  });
 });
 
 test('upgrade (ours): a plugin failure is OSVersionReconciliationFailed "reconciling osVersion: …"', async () => {
-  const h = phaseHarness([
+  await withPhaseHarness([
     { call: 'plugin.reconcileOSVersion', args: [WANT_OS_VERSION], throws: new Error('disk full') },
     {
       call: 'client.patchHost',
@@ -86,35 +77,32 @@ test('upgrade (ours): a plugin failure is OSVersionReconciliationFailed "reconci
         { condition: { type: 'OSVersionReady', status: 'False', severity: 'Error', reason: 'OSVersionReconciliationFailed', message: 'reconciling osVersion: disk full' } },
       ],
     },
-  ]);
-  try {
+  ], async (h) => {
     assert.is(await h.run((ctx) => reconcileOsVersion(ctx, host(false))), 'failed');
-  } finally {
-    h.cleanup();
-  }
+  });
 });
 
-test('upgrade (ours): failed True/done PATCHes are retried with the reference\'s wording, and report no condition', async () => {
-  const h = phaseHarness([
+test('upgrade (ours): a failed OSVersionReady=True PATCH is retried in the reference\'s words, with no condition', async () => {
+  await withPhaseHarness([
     { call: 'plugin.reconcileOSVersion', args: [WANT_OS_VERSION], returns: false },
     { call: 'client.patchHost', args: [HOST, readyPatch], throws: apiFailure('patching host', 'patch host test fail') },
-  ]);
-  const inPlace = phaseHarness([
-    { call: 'plugin.reconcileOSVersion', args: [WANT_OS_VERSION], returns: false },
-    { call: 'client.patchHost', args: [HOST, readyPatch] },
-    { call: 'client.patchHost', args: [HOST, { inPlaceUpdate: 'done' }], throws: apiFailure('patching host', 'patch host test fail') },
-  ]);
-  try {
+  ], async (h) => {
     assert.is(await h.run((ctx) => reconcileOsVersion(ctx, host(false))), 'failed');
     assert.equal(h.logs.filter((l) => l.startsWith('ERROR')), [
       'ERROR updating OSVersionReady=true condition: reporting condition: patch host test fail (retrying)\n',
     ]);
-    assert.is(await inPlace.run((ctx) => reconcileOsVersion(ctx, host(true))), 'failed');
-    assert.equal(inPlace.logs.filter((l) => l.startsWith('ERROR')), ['ERROR updating InPlaceUpgrade done label: patch host test fail (retrying)\n']);
-  } finally {
-    h.cleanup();
-    inPlace.cleanup();
-  }
+  });
+});
+
+test('upgrade (ours): a failed in-place-done PATCH is retried in the reference\'s words', async () => {
+  await withPhaseHarness([
+    { call: 'plugin.reconcileOSVersion', args: [WANT_OS_VERSION], returns: false },
+    { call: 'client.patchHost', args: [HOST, readyPatch] },
+    { call: 'client.patchHost', args: [HOST, { inPlaceUpdate: 'done' }], throws: apiFailure('patching host', 'patch host test fail') },
+  ], async (h) => {
+    assert.is(await h.run((ctx) => reconcileOsVersion(ctx, host(true))), 'failed');
+    assert.equal(h.logs.filter((l) => l.startsWith('ERROR')), ['ERROR updating InPlaceUpgrade done label: patch host test fail (retrying)\n']);
+  });
 });
 
 test.run();

@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { reset, triggerReset } from '../../src/phases/reset';
-import { apiFailure, hostResponseFixture, phaseHarness, registrationFixture } from '../support/phase-context';
+import { apiFailure, hostResponseFixture, withPhaseHarness, registrationFixture } from '../support/phase-context';
 
 const HOST = 'test-host';
 /** Go's json.Marshal(RegistrationFixture.Config.Elemental.Reset): keys in byte order. */
@@ -20,7 +20,7 @@ const resetFailed = (message: string) => ({
 const resetPatch = { reset: true, condition: { type: 'ResetReady', status: 'True', severity: 'Info' } };
 
 test('reset handler, triggering reset: should trigger reset', async () => {
-  const h = phaseHarness([
+  await withPhaseHarness([
     { call: 'client.patchHost', args: [HOST, { phase: 'Triggering Reset' }] },
     { call: 'plugin.triggerReset' },
     {
@@ -38,33 +38,27 @@ test('reset handler, triggering reset: should trigger reset', async () => {
         },
       ],
     },
-  ]);
-  try {
+  ], async (h) => {
     assert.is(await h.run(triggerReset), true);
-  } finally {
-    h.cleanup();
-  }
+  });
 });
 
 test('reset handler, triggering reset: should fail on trigger reset error', async () => {
-  const h = phaseHarness([
+  await withPhaseHarness([
     { call: 'client.patchHost', args: [HOST, { phase: 'Triggering Reset' }] },
     { call: 'plugin.triggerReset', throws: new Error('test trigger reset error') },
     { call: 'client.patchHost', args: [HOST, resetFailed('triggering reset: test trigger reset error')] },
-  ]);
-  try {
+  ], async (h) => {
     assert.is(await h.run(triggerReset), false, 'the failure reaches the caller (run waits and tries again)');
     assert.equal(
       h.logs.filter((l) => l.startsWith('ERROR')),
       ['ERROR triggering reset: test trigger reset error (retrying)\n'],
     );
-  } finally {
-    h.cleanup();
-  }
+  });
 });
 
 test('reset handler, resetting: should delete host, reset, and patch the host as reset', async () => {
-  const h = phaseHarness([
+  await withPhaseHarness([
     { call: 'client.patchHost', args: [HOST, { phase: 'Resetting' }] },
     { call: 'client.deleteHost', args: [HOST], throws: apiFailure('deleting host', 'delete host test error') },
     { call: 'client.patchHost', args: [HOST, resetFailed('marking host for deletion: delete host test error')] },
@@ -87,13 +81,10 @@ test('reset handler, resetting: should delete host, reset, and patch the host as
     { call: 'client.patchHost', args: [HOST, resetPatch], returns: hostResponseFixture() },
     // Ours: the postReset action of the fixture.
     { call: 'plugin.reboot' },
-  ]);
-  try {
+  ], async (h) => {
     await h.run(reset);
     assert.is(h.waits(), 4, 'one reconciliation wait after each of the four failures');
-  } finally {
-    h.cleanup();
-  }
+  });
 });
 
 test.run();

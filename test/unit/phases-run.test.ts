@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { run } from '../../src/phases/run';
-import { apiStatus, hostResponseFixture, phaseHarness } from '../support/phase-context';
+import { apiStatus, hostResponseFixture, withPhaseHarness } from '../support/phase-context';
 
 const HOST = 'test-host';
 const running = { phase: 'Running' };
@@ -11,7 +11,7 @@ const notFound = () => apiStatus('patching host', 404);
 const bootstrapped = () => ({ ...hostResponseFixture(), bootstrapped: true });
 
 test('run: a 404 on PATCH is explained once (deleted on the server, or name/key mismatch), every retry still logged', async () => {
-  const h = phaseHarness([
+  await withPhaseHarness([
     { call: 'client.patchHost', args: [HOST, running], throws: notFound() },
     { call: 'client.patchHost', args: [HOST, running], throws: notFound() },
     { call: 'client.patchHost', args: [HOST, running], throws: notFound() },
@@ -20,8 +20,7 @@ test('run: a 404 on PATCH is explained once (deleted on the server, or name/key 
     // A new run of 404s is explained again.
     { call: 'client.patchHost', args: [HOST, running], throws: notFound() },
     { call: 'client.patchHost', args: [HOST, running], throws: notFound() },
-  ]);
-  try {
+  ], async (h) => {
     assert.is(await h.run((ctx) => run(ctx, { maxIterations: 6 })), undefined);
     const retries = h.logs.filter((l) => l.startsWith('ERROR'));
     assert.is(retries.length, 5);
@@ -34,23 +33,18 @@ test('run: a 404 on PATCH is explained once (deleted on the server, or name/key 
     const order = h.logs.filter((l) => /^(ERROR|WARN)/.test(l)).map((l) => l.slice(0, 5).trim());
     assert.equal(order, ['ERROR', 'WARN', 'ERROR', 'ERROR', 'ERROR', 'WARN', 'ERROR'], 'the hint follows the first 404 of each run of them');
     assert.is(h.waits(), 5);
-  } finally {
-    h.cleanup();
-  }
+  });
 });
 
 test('run: other failures (403, 500) get no 404 explanation', async () => {
-  const h = phaseHarness([
+  await withPhaseHarness([
     { call: 'client.patchHost', args: [HOST, running], throws: apiStatus('patching host', 403) },
     { call: 'client.patchHost', args: [HOST, running], throws: apiStatus('patching host', 500) },
-  ]);
-  try {
+  ], async (h) => {
     await h.run((ctx) => run(ctx, { maxIterations: 2 }));
     assert.equal(h.logs.filter((l) => l.startsWith('WARN')), []);
     assert.is(h.logs.filter((l) => l.startsWith('ERROR')).length, 2);
-  } finally {
-    h.cleanup();
-  }
+  });
 });
 
 test.run();
