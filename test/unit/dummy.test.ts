@@ -1,7 +1,7 @@
 // The Dummy plugin with a fake host: the seed's files, byte for byte, under a temporary root.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HostRoot } from '../../src/fs';
@@ -10,8 +10,14 @@ import { DummyPlugin } from '../../src/plugins/dummy';
 
 const WORK = '/var/lib/elemental/agent';
 
+const made: string[] = [];
+test.after(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
 function setup() {
   const root = mkdtempSync(join(tmpdir(), 'elemental-dummy-'));
+  made.push(root);
   const calls: string[] = [];
   const host: Host = {
     currentHostname: () => 'current',
