@@ -302,6 +302,8 @@ export async function main(argv: string[]): Promise<number> {
     if (!matched) {
       const unknown = cli.args[0];
       if (unknown !== undefined) findCommand(unknown); // throws, with a suggestion
+      const stray = Object.keys(options).find((name) => name !== '--' && !cli.globalCommand.hasOption(name));
+      if (stray) throw new UsageError(`unknown option '${stray.length > 1 ? '--' : '-'}${stray}'`);
       if (options.version && !options.help) return printVersion();
       process.stdout.write(rootHelp());
       return ExitCode.ok;

@@ -197,6 +197,7 @@ test('usage errors exit 2 with one line', async () => {
     [['help', 'rset'], /unknown command 'rset' \(did you mean 'reset'\?\)/],
     [['run', '--bogus'], /^elemental-agent: unknown option '--bogus' \(see 'elemental-agent help run'\)$/],
     [['version', '--install'], /unknown option '--install'/],
+    [['--json'], /^elemental-agent: unknown option '--json' \(see 'elemental-agent --help'\)$/],
     [['completion'], /completion: missing argument <shell>/],
     [['completion', 'tcsh'], /unknown shell 'tcsh', expected one of: bash, zsh, fish/],
     [['completion', 'bash', 'zsh'], /completion: unexpected argument 'zsh'/],
