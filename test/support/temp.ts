@@ -4,17 +4,26 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const made: string[] = [];
-let hooked = false;
+// Every test file is bundled on its own, each with a copy of this module, and uvu runs them in
+// one process: the list (and its one exit hook) lives on globalThis, shared by all copies.
+const KEY = Symbol.for('elemental-agent.test.tempDirs');
+type Registry = { dirs: string[] };
+
+function registry(): Registry {
+  const global = globalThis as unknown as Record<symbol, Registry | undefined>;
+  let found = global[KEY];
+  if (!found) {
+    const created: Registry = { dirs: [] };
+    found = global[KEY] = created;
+    process.once('exit', () => {
+      for (const dir of created.dirs) rmSync(dir, { recursive: true, force: true });
+    });
+  }
+  return found;
+}
 
 export function tempDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  made.push(dir);
-  if (!hooked) {
-    hooked = true;
-    process.once('exit', () => {
-      for (const d of made) rmSync(d, { recursive: true, force: true });
-    });
-  }
+  registry().dirs.push(dir);
   return dir;
 }
