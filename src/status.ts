@@ -211,7 +211,7 @@ export function decide(f: StatusFacts): { state: StatusState; line: string } {
     if (f.files.has(INSTALL_FILE)) {
       return {
         state: 'waiting-for-install-report',
-        line: `waiting for the agent to report the installation: ${INSTALL_FILE} written ${age(INSTALL_FILE)} ago, the server has it not installed: run 'elemental-agent install'`,
+        line: `waiting for the agent to report the installation: ${INSTALL_FILE} written ${age(INSTALL_FILE)} ago, but the server does not have the host installed: run 'elemental-agent install'`,
       };
     }
     return { state: 'waiting-for-installation', line: "waiting for the installation: not installed yet: run 'elemental-agent install' (or 'register --install')" };
