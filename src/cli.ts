@@ -6,13 +6,12 @@
 // [command]`, a bare call prints the help and exits 0, -v/--version, flags before or after the
 // command, a suggestion for a mistyped command.
 import { statSync } from 'node:fs';
-import { join } from 'node:path';
 import { cac, type CAC } from 'cac';
 import { AgentError, ExitCode, UsageError, errorMessage } from './errors';
 import { versionLine } from './version';
 import type { CompletionSpec } from './completion';
 import { StopRequested, stopExitCode } from './signals';
-import { DEFAULT_CONFIG_PATH, type GlobalOptions } from './options';
+import { DEFAULT_CONFIG_PATH, type GlobalOptions, withLocalPaths } from './options';
 
 const PROGRAM = 'elemental-agent';
 
@@ -259,17 +258,6 @@ function completionSpec(): CompletionSpec {
       args: c.argWords?.(),
     })),
   };
-}
-
-/**
- * With --root, a host path quoted in an error ('/etc/…/config.yaml') also says where it is on
- * this machine: `config file '/etc/x.yaml' (/tmp/img/etc/x.yaml): file not found`.
- */
-function withLocalPaths(message: string, root: string): string {
-  if (root === '/') return message;
-  return message.replace(/'(\/[^'\n]*)'(?! \()/g, (quoted, hostPath: string) =>
-    hostPath === root || hostPath.startsWith(`${root}/`) ? quoted : `${quoted} (${join(root, hostPath)})`,
-  );
 }
 
 async function report(err: unknown, root: string, command: string | undefined): Promise<number> {

@@ -1,5 +1,6 @@
 // The global command-line options every command receives (SPEC §2). A module of its own, below
 // both the CLI and the agent, so that neither imports the other.
+import { join, resolve } from 'node:path';
 import { versionLine } from './version';
 
 export const DEFAULT_CONFIG_PATH = '/etc/elemental/agent/config.yaml';
@@ -33,4 +34,16 @@ export function startLine(options: GlobalOptions, config: { registration: { uri:
   const root = options.root === '/' ? '' : `, root ${options.root}`;
   const command = options.command ? ` ${options.command}` : '';
   return `${versionLine()}${command}: config ${options.config}${root}, plugin ${config.agent.osPlugin}, server ${shownUri(config.registration.uri)}`;
+}
+
+/**
+ * With --root, a host path quoted in an error ('/etc/…/config.yaml') also says where it is on
+ * this machine: `config file '/etc/x.yaml' (/tmp/img/etc/x.yaml): file not found`.
+ */
+export function withLocalPaths(message: string, root: string): string {
+  const base = resolve(root);
+  if (base === '/') return message;
+  return message.replace(/'(\/[^'\n]*)'(?! \()/g, (quoted, hostPath: string) =>
+    hostPath === base || hostPath.startsWith(`${base}/`) ? quoted : `${quoted} (${join(base, hostPath)})`,
+  );
 }
