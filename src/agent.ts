@@ -2,7 +2,7 @@
 // dir (0700) → load and init the plugin → load or create the identity → build the client →
 // current hostname. `reinit` repeats the config-dependent part after registration.
 import { join } from 'node:path';
-import type { GlobalOptions } from './options';
+import { type GlobalOptions, startLine } from './options';
 import { type AgentConfig, loadConfigFile } from './config';
 import { durationToMs, parseDurationText } from './duration';
 import { AgentError } from './errors';
@@ -54,6 +54,7 @@ export async function startAgent(options: GlobalOptions, start: StartOptions = {
   const root = new HostRoot(options.root);
   const config = await loadConfigFile(root.resolve(options.config), options.config);
   setDebug(options.debug || config.agent.debug);
+  log.info(startLine(options, config));
   log.debug(`config loaded from ${options.config}`);
   const host = start.host ?? new SystemHost(root);
   const ctx = {
@@ -112,7 +113,7 @@ function requestTimeoutMs(env: NodeJS.ProcessEnv = process.env): number | undefi
   return Math.max(1, durationToMs(ns));
 }
 
-function buildClient(ctx: AgentContext, env?: NodeJS.ProcessEnv): ElementalClient {
+export function buildClient(ctx: Pick<AgentContext, 'config' | 'identity' | 'root' | 'signal'>, env?: NodeJS.ProcessEnv): ElementalClient {
   const { registration, agent } = ctx.config;
   return new ElementalClient({
     uri: registration.uri,

@@ -4,9 +4,11 @@ import { UsageError } from './errors';
 
 export interface CompletionSpec {
   program: string;
-  globalOptions: string[]; // e.g. ['--config', '--debug', '--root', '--help']
+  /** The program's own options, e.g. ['--config', '--debug', '--root', '--help', '--version']. */
+  globalOptions: string[];
   /** Options that take a value, and what kind of value (for file/dir completion). */
   valueOptions: Record<string, 'file' | 'dir'>;
+  /** Each command with every option it takes (the global ones that apply included) and its argument words. */
   commands: { name: string; description: string; options: string[]; args?: string[] }[];
 }
 
@@ -33,7 +35,7 @@ function bash(spec: CompletionSpec): string {
   const fn = fnName(spec.program);
   const cases = spec.commands
     .map((c) => {
-      const words = [...c.options, ...spec.globalOptions, ...(c.args ?? [])].join(' ');
+      const words = [...c.options, ...(c.args ?? [])].join(' ');
       return `        ${c.name}) opts="${words}" ;;`;
     })
     .join('\n');

@@ -2,6 +2,7 @@
 // with every line passed through a redaction guard so that registration tokens, host JWTs
 // and private keys never reach journald, a serial console or a support bundle.
 import { createConsola, type ConsolaInstance, type LogObject } from 'consola/core';
+import { fstatSync } from 'node:fs';
 import { format } from 'node:util';
 
 const REDACTED = '[REDACTED]';
@@ -29,10 +30,72 @@ export function redact(text: string): string {
 
 const LEVEL_NAMES: Record<number, string> = { 0: 'ERROR', 1: 'WARN', 2: 'NOTICE', 3: 'INFO', 4: 'DEBUG', 5: 'TRACE' };
 const COLOURS: Record<string, string> = { ERROR: '\x1b[31m', WARN: '\x1b[33m', DEBUG: '\x1b[90m' };
+/** sd-daemon(3) priorities, which journald reads from the start of each line of a stream. */
+const JOURNAL_PRIORITIES: Record<string, number> = { ERROR: 3, WARN: 4, NOTICE: 5, INFO: 6, DEBUG: 7, TRACE: 7 };
 
-let sink: (line: string) => void = (line) => process.stderr.write(line);
+/**
+ * How a line is decorated, by what stderr is: `journal` (priority prefix, no timestamp: journald
+ * stamps lines itself), `tty` (as a person reads it: colour unless NO_COLOR), `plain` (a serial
+ * console, a file, an initramfs: an ISO 8601 UTC timestamp, as the reference's zap logger).
+ */
+export type LogStyle = 'journal' | 'tty' | 'plain';
 
-/** Tests capture log output through this. Returns a function restoring the previous sink. */
+export interface StderrFacts {
+  isTTY: boolean;
+  /** `<st_dev>:<st_ino>` of fd 2, or undefined when it cannot be known. */
+  devIno: string | undefined;
+  /** The JOURNAL_STREAM variable systemd sets for a unit whose stderr is the journal. */
+  journalStream: string | undefined;
+}
+
+/**
+ * systemd.exec(5): JOURNAL_STREAM holds the device and inode of the journal stream it connected;
+ * it counts only while fd 2 is still that stream (a child whose stderr was redirected inherits
+ * the variable, but not the stream).
+ */
+export function logStyleFor(facts: StderrFacts): LogStyle {
+  if (facts.journalStream && facts.devIno !== undefined && facts.journalStream === facts.devIno) return 'journal';
+  return facts.isTTY ? 'tty' : 'plain';
+}
+
+function stderrFacts(): StderrFacts {
+  let devIno: string | undefined;
+  const journalStream = process.env.JOURNAL_STREAM;
+  if (journalStream) {
+    try {
+      const st = fstatSync(2, { bigint: true });
+      devIno = `${st.dev}:${st.ino}`;
+    } catch {
+      /* no fd 2 */
+    }
+  }
+  return { isTTY: process.stderr.isTTY === true, devIno, journalStream };
+}
+
+let style: LogStyle | undefined;
+const writeStderr = (line: string) => process.stderr.write(line);
+
+/** Decorates each line of `text` (a stack trace under --debug is several) for the current style. */
+export function renderLines(level: string, text: string, how: LogStyle, o: { colour?: boolean; now?: Date } = {}): string {
+  const tag = level.padEnd(5);
+  const colour = how === 'tty' && o.colour !== false && !process.env.NO_COLOR ? COLOURS[level] : undefined;
+  const prefix =
+    how === 'journal'
+      ? `<${JOURNAL_PRIORITIES[level] ?? 6}>${tag} `
+      : how === 'plain'
+        ? `${(o.now ?? new Date()).toISOString()} ${tag} `
+        : colour
+          ? `${colour}${tag}\x1b[0m `
+          : `${tag} `;
+  return `${text.split('\n').map((line) => `${prefix}${line}`).join('\n')}\n`;
+}
+
+let sink: ((line: string) => void) | undefined;
+
+/**
+ * Tests capture log output through this, as undecorated `LEVEL text` lines whatever stderr is.
+ * Returns a function restoring the previous sink.
+ */
 export function setLogSink(write: (line: string) => void): () => void {
   const previous = sink;
   sink = write;
@@ -44,15 +107,14 @@ export function setLogSink(write: (line: string) => void): () => void {
 function render(logObj: LogObject): string {
   const level = LEVEL_NAMES[logObj.level] ?? 'INFO';
   const text = redact(format(...logObj.args.map((a) => (a instanceof Error ? a.message : a))));
-  const tty = process.stderr.isTTY === true && !process.env.NO_COLOR;
-  const colour = tty ? COLOURS[level] : undefined;
-  const tag = level.padEnd(5);
-  return colour ? `${colour}${tag}\x1b[0m ${text}\n` : `${tag} ${text}\n`;
+  if (sink) return renderLines(level, text, 'tty', { colour: false });
+  style ??= logStyleFor(stderrFacts());
+  return renderLines(level, text, style);
 }
 
 export const log: ConsolaInstance = createConsola({
   level: 3,
-  reporters: [{ log: (logObj) => sink(render(logObj)) }],
+  reporters: [{ log: (logObj) => (sink ?? writeStderr)(render(logObj)) }],
 });
 
 export function setDebug(enabled: boolean): void {

@@ -1,10 +1,13 @@
 // Test runner: bundles every test/**/*.test.ts with esbuild (no extra TS loader needed),
 // runs them with uvu, and closes with one "N passed, N failed, N skipped" line.
+// The run gets a TMPDIR of its own, which must be empty when the tests end: whatever a test
+// leaves there (temp roots, test keys) is listed and fails the run; the dir is then removed.
 // Usage: node test/run.mjs [substring-filter ...]
 import { build } from 'esbuild';
 import { tsBundleOptions } from '../scripts/run-ts.mjs';
 import { spawn } from 'node:child_process';
-import { readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -39,9 +42,10 @@ await build({
 });
 
 const uvu = join(root, 'node_modules/uvu/bin.js');
+const runTmp = mkdtempSync(join(tmpdir(), 'elemental-test-run-'));
 // CI logs are read as text: no colour codes.
 function plainEnv() {
-  const env = { ...process.env, NO_COLOR: '1' };
+  const env = { ...process.env, NO_COLOR: '1', TMPDIR: runTmp };
   delete env.FORCE_COLOR;
   return env;
 }
@@ -51,7 +55,7 @@ const tty = process.stdout.isTTY === true;
 const child = spawn(process.execPath, ['--enable-source-maps', uvu, outdir, '\\.test\\.mjs$', ...(tty ? [] : ['--no-color'])], {
   cwd: root,
   stdio: ['ignore', 'pipe', 'inherit'],
-  env: tty ? process.env : plainEnv(),
+  env: tty ? { ...process.env, TMPDIR: runTmp } : plainEnv(),
 });
 let output = '';
 child.stdout.on('data', (chunk) => {
@@ -64,5 +68,10 @@ const total = num('Total');
 const passed = num('Passed');
 const skipped = num('Skipped');
 const failed = Math.max(total - passed - skipped, code === 0 ? 0 : 1);
+const leftovers = readdirSync(runTmp).sort();
+rmSync(runTmp, { recursive: true, force: true });
+if (leftovers.length > 0) {
+  console.log(`tests left ${leftovers.length} entr${leftovers.length === 1 ? 'y' : 'ies'} in their TMPDIR (removed now): ${leftovers.join(', ')}`);
+}
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
-process.exit(code === 0 && failed === 0 && total > 0 ? 0 : 1);
+process.exit(code === 0 && failed === 0 && total > 0 && leftovers.length === 0 ? 0 : 1);

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { LABELS } from '../support/elemental-api';
 import { CONFIG_PATH, WORK_DIR, journey, registeredJourney } from '../support/lifecycle';
 import { runAgent, tempRoot } from '../support/spawn-agent';
+import { withoutTimestamps } from '../support/log-lines';
 
 const URI = 'http://127.0.0.1:9/elemental/v1/namespaces/default/registrations/reg';
 const OK_REG = `registration:\n  uri: ${URI}\n`;
@@ -28,7 +29,8 @@ function snapshot(dir: string): Record<string, string> {
 }
 
 function assertOneErrorLine(stderr: string, pattern: RegExp, label: string) {
-  const lines = stderr.trimEnd().split('\n');
+  // The start-up line (INFO, once the config is read) may come first: it is context, not a problem.
+  const lines = withoutTimestamps(stderr).trimEnd().split('\n').filter((l) => !/^INFO  elemental-agent \S+ \(commit /.test(l));
   assert.is(lines.length, 1, `${label}: expected one line, got:\n${stderr}`);
   assert.match(lines[0]!, /^ERROR /, label);
   assert.match(lines[0]!, pattern, label);
@@ -153,7 +155,7 @@ test('private.key: garbage, RSA, truncated, empty → exit 1, one line, key unto
     for (const command of ['run', 'register', 'reset']) {
       const r = await runAgent(['--debug', '--config', '/etc/c.yaml', command], { root });
       assert.is(r.code, 1, `${label} ${command}: ${r.stderr}`);
-      const errors = r.stderr.split('\n').filter((l) => l.startsWith('ERROR'));
+      const errors = withoutTimestamps(r.stderr).split('\n').filter((l) => l.startsWith('ERROR'));
       assert.is(errors.length, 1, `${label}: ${r.stderr}`);
       assert.match(errors[0]!, /private\.key/);
       assert.not.match(r.stderr, /\n\s+at /);

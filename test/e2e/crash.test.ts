@@ -28,6 +28,7 @@ import {
 } from '../support/trees';
 import { pool } from '../support/pool';
 import { prng } from '../support/prng';
+import { withoutTimestamps } from '../support/log-lines';
 
 const DEFAULT_SEED = 20_241_125;
 const SEED = process.env.CRASH_SEED ? Number(process.env.CRASH_SEED) >>> 0 : DEFAULT_SEED;
@@ -266,7 +267,7 @@ async function runTrial(trial: Trial): Promise<TrialResult> {
     out.rerunCode = again?.code ?? null;
     out.rerunStuck = again?.signal === 'SIGKILL';
     if (again && again.code !== 0) {
-      const last = again.stderr.trim().split('\n').filter((l) => !l.startsWith('DEBUG')).slice(-2).join(' / ');
+      const last = withoutTimestamps(again.stderr).trim().split('\n').filter((l) => !l.startsWith('DEBUG')).slice(-2).join(' / ');
       out.problems.push(`rerun ${out.rerunStuck ? `did not finish within ${RERUN_TIMEOUT_MS} ms` : `exited ${again.code}`}${out.hostGoneAtKill ? ' (the killed run had already reset the host away)' : ''}: ${last}`);
     }
     const done = norm(snapshotTree(j.root));
@@ -393,7 +394,7 @@ test('reset after a reset that already removed the host (killed before it could 
     assert.is(first.code, 0, first.stderr);
     assert.is(j.api.hosts(j.reg).length, 0);
     const again = await j.run(['reset'], { timeoutMs: RERUN_TIMEOUT_MS });
-    const lines = again.stderr.split('\n').filter((l) => !l.startsWith('DEBUG')).slice(0, 6).join('\n      ');
+    const lines = withoutTimestamps(again.stderr).split('\n').filter((l) => !l.startsWith('DEBUG')).slice(0, 6).join('\n      ');
     assert.ok(again.code === 0, `rerun: ${again.signal === 'SIGKILL' ? `still running after ${RERUN_TIMEOUT_MS} ms` : `exit ${again.code}`}:\n      ${lines}`);
   } finally {
     await dispose(j);

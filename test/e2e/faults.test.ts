@@ -17,6 +17,7 @@ import { WORK_DIR, type Journey, journey } from '../support/lifecycle';
 import type { AgentResult } from '../support/spawn-agent';
 import { type RegisteredTemplate, type Tree, captureRegistered, diffTrees, journeyReplacements, normaliseTree, replayRegistered, snapshotTree, tempFiles } from '../support/trees';
 import { pool } from '../support/pool';
+import { withoutTimestamps } from '../support/log-lines';
 
 const RECONCILIATION_MS = 100;
 /** The agent's per-request timeout in hang cases (SPEC §6; env knob of the agent). */
@@ -234,7 +235,7 @@ function normalise(j: Journey, tree: Tree): Tree {
 
 /** Non-debug log lines: what an operator sees without --debug. */
 function operatorLines(stderr: string): string[] {
-  return stderr.split('\n').filter((l) => /^(INFO|WARN|ERROR|NOTICE)\b/.test(l));
+  return withoutTimestamps(stderr).split('\n').filter((l) => /^(INFO|WARN|ERROR|NOTICE)\b/.test(l));
 }
 
 /** Injects `spec` so that it hits the `occurrence`-th request of `op` (1-based). */

@@ -2,9 +2,9 @@
 // a CA, a server certificate for 127.0.0.1/localhost signed by it, and a second, unrelated CA
 // for "wrong CA" cases. Generated once per process and cached.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDir } from './temp';
 
 export interface TestPki {
   dir: string;
@@ -30,9 +30,7 @@ function makeCa(dir: string, name: string): void {
 
 export function testPki(): TestPki {
   if (cached) return cached;
-  const dir = mkdtempSync(join(tmpdir(), 'elemental-pki-'));
-  // Shared by every test of the process (and the agents it spawns): removed when it exits.
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir('elemental-pki-');
   makeCa(dir, 'ca');
   makeCa(dir, 'other-ca');
   openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',

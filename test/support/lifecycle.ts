@@ -1,7 +1,7 @@
 // Shared set-up of the end-to-end journeys: a stand-in Elemental API with one registration,
 // a temporary host root holding the agent's starting config, and the agent run through the
 // one spawn helper.
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ApiAgentConfig, JsonObject } from '../../src/api/types';
 import { readIfExists } from '../../src/fs';
@@ -35,6 +35,7 @@ export interface Journey {
   mode(hostPath: string): number;
   run(args: string[], options?: JourneyRunOptions): Promise<AgentResult>;
   start(args: string[], options?: JourneyRunOptions): RunningAgent;
+  /** Stops the stand-in and removes the host root. */
   close(): Promise<void>;
 }
 
@@ -104,7 +105,10 @@ export async function journey(options: JourneyOptions = {}): Promise<Journey> {
       const running = startAgent([...debugFlag(o), '--config', CONFIG_PATH, ...args], { ...base, ...o });
       return { child: running.child, result: running.result.then(checked) };
     },
-    close: () => api.close(),
+    close: async () => {
+      await api.close();
+      rmSync(root, { recursive: true, force: true });
+    },
   };
 }
 

@@ -8,10 +8,11 @@
 // - with `chroot`, the agent runs inside a given chroot (root only), ALWAYS in its own UTS
 //   namespace (refused otherwise) and its own mount namespace holding a fresh /proc, which goes
 //   away with the agent: `unshare --uts --mount-proc=<dir>/proc -- chroot <dir> node bundle`.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, chmodSync, constants as fsConstants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { accessSync, chmodSync, closeSync, openSync, constants as fsConstants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { tempDir } from './temp';
 
 export const AGENT_PATH = resolve('dist/elemental-agent.js');
 export const SHIMMED_COMMANDS = ['reboot', 'poweroff', 'hostnamectl', 'shutdown', 'halt', 'systemctl'] as const;
@@ -53,6 +54,8 @@ export interface AgentOptions {
    * `unshare --uts` fails, startAgent throws.
    */
   chroot?: ChrootOptions;
+  /** Send the agent's stderr to this file (e.g. to know its device and inode); `stderr` is read from it. */
+  stderrFile?: string;
 }
 
 export interface ChrootOptions {
@@ -207,21 +210,25 @@ export function startAgent(args: string[], options: AgentOptions): RunningAgent 
   env.PATH = `${shimDir}:${options.env?.PATH ?? process.env.PATH ?? '/usr/bin:/bin'}`;
   const agentArgs = [...(options.nodeArgs ?? []), agentPath, '--root', options.root, ...args];
   const isolatedUts = chrootArgv ? true : !options.noUnshare && canUnshareUts();
+  const stderrFd = options.stderrFile === undefined ? undefined : openSync(options.stderrFile, 'a');
+  const stdio: StdioOptions = ['ignore', 'pipe', stderrFd ?? 'pipe'];
   const child = chrootArgv
-    ? spawn(chrootArgv[0]!, chrootArgv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    ? spawn(chrootArgv[0]!, chrootArgv.slice(1), { env, stdio })
     : isolatedUts
-      ? spawn('unshare', ['--uts', '--', process.execPath, ...agentArgs], { env, stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn(process.execPath, agentArgs, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      ? spawn('unshare', ['--uts', '--', process.execPath, ...agentArgs], { env, stdio })
+      : spawn(process.execPath, agentArgs, { env, stdio });
+  if (stderrFd !== undefined) closeSync(stderrFd);
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
   const result = new Promise<AgentResult>((resolvePromise, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       const calls = readCalls(shimHome);
+      if (options.stderrFile !== undefined) stderr = readFileSync(options.stderrFile, 'utf8');
       rmSync(shimHome, { recursive: true, force: true });
       resolvePromise({ code, signal, stdout, stderr, calls, isolatedUts });
     });
@@ -236,5 +243,5 @@ export function runAgent(args: string[], options: AgentOptions): Promise<AgentRe
 
 /** A fresh temporary host root. */
 export function tempRoot(prefix = 'elemental-root-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  return tempDir(prefix); // removed when the test process exits, also after a failure
 }

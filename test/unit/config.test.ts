@@ -1,7 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   DEFAULT_RECONCILIATION_NS,
@@ -13,6 +12,7 @@ import {
   writeConfigFile,
 } from '../../src/config';
 import { AgentError } from '../../src/errors';
+import { tempDir } from '../support/temp';
 
 const fixture = (name: string) => readFileSync(join(process.cwd(), 'test/fixtures/config', name), 'utf8');
 const URI = 'https://elemental.example.com/elemental/v1/namespaces/default/registrations/reg';
@@ -108,7 +108,7 @@ test('unknown keys are ignored', async () => {
 });
 
 test('missing file, directory instead of file', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'elemental-config-'));
+  const dir = tempDir('elemental-config-');
   await loadConfigFile(join(dir, 'nope.yaml'), '/nonexistent').then(
     () => assert.unreachable(),
     (err: Error) => assert.is(err.message, "config file '/nonexistent': file not found (pass --config PATH or create it)"),
@@ -121,7 +121,7 @@ test('missing file, directory instead of file', async () => {
 });
 
 test('written config: mode 0640, atomic, parent created, reads back equal', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'elemental-config-'));
+  const dir = tempDir('elemental-config-');
   const path = join(dir, 'etc/elemental/agent/config.yaml');
   const config = await parseConfigText(fixture('full.yaml'), 'full.yaml');
   writeConfigFile(path, config);

@@ -1,23 +1,17 @@
 // The Dummy plugin with a fake host: the seed's files, byte for byte, under a temporary root.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HostRoot } from '../../src/fs';
 import type { Host } from '../../src/host';
 import { DummyPlugin } from '../../src/plugins/dummy';
+import { tempDir } from '../support/temp';
 
 const WORK = '/var/lib/elemental/agent';
 
-const made: string[] = [];
-test.after(() => {
-  for (const dir of made) rmSync(dir, { recursive: true, force: true });
-});
-
 function setup() {
-  const root = mkdtempSync(join(tmpdir(), 'elemental-dummy-'));
-  made.push(root);
+  const root = tempDir('elemental-dummy-');
   const calls: string[] = [];
   const host: Host = {
     currentHostname: () => 'current',

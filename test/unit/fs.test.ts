@@ -2,10 +2,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { HostRoot, ensureDir, writeFileAtomic, type WriteOps } from '../../src/fs';
+import { tempDir } from '../support/temp';
 
-const tmp = () => fs.mkdtempSync(join(tmpdir(), 'elemental-fs-'));
+const tmp = () => tempDir('elemental-fs-');
 const mode = (p: string) => fs.statSync(p).mode & 0o777;
 
 test('HostRoot resolves absolute host paths under the root, once, in one place', () => {
