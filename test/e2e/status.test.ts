@@ -187,7 +187,7 @@ test('the server no longer knows the host: exit 1, says what a 404 means', async
     assert.is(j.api.host(j.reg, name), undefined, 'reset removed the host on the server');
     const { text, json } = await status(j, 'unknown-to-server');
     assert.is(text.code, 1);
-    assert.match(lastLine(text.stdout), new RegExp(`^the server does not know host '${name}' \\(patching host returned code '404'\\)`));
+    assert.match(lastLine(text.stdout), new RegExp(`^the server does not know host '${name}' \\(patching host returned code '404': unexpected return code\\)`));
     assert.is(json.state, 'unknown-to-server');
   } finally {
     await j.close();
