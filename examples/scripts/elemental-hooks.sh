@@ -1,21 +1,26 @@
 #!/bin/sh
 # elemental-hooks.sh install|os-version
 #
-# Installed as /usr/local/libexec/elemental/elemental-hooks.sh; started by
-# elemental-install.service and elemental-os-version.service (their path units fire when the
-# elemental-agent's Dummy plugin writes install.yaml or os-version.yaml in its work dir).
+# Installed as /usr/local/libexec/elemental/elemental-hooks.sh. Started by
+# elemental-agent.service's ExecStartPre= (both names, before every start of the reconcile loop:
+# this is where the install hooks run, on the boot after the agent's postInstall reboot) and by
+# elemental-os-version.service (its path unit fires when the agent writes os-version.yaml while
+# the loop runs).
 #
 # Runs every executable file in $HOOKS_DIR/<name>.d/, in name order, as `<hook> <file path>`,
-# with ELEMENTAL_HOOK_NAME and ELEMENTAL_WORK_DIR in the environment. The agent rewrites
-# os-version.yaml with the same content on every reconcile before bootstrap, so the hooks run
-# once per distinct content: after they all succeeded, a copy of the file is kept in $STATE_DIR
-# and a later run with the same content does nothing; a file replaced while the hooks ran is
-# handled again at once (systemd does not restart the service for a change made meanwhile). A failing hook stops the run (exit 1) and
-# the content counts as not handled: the next write runs the hooks again. Hooks must therefore
-# be idempotent.
+# with ELEMENTAL_HOOK_NAME and ELEMENTAL_WORK_DIR in the environment, once per distinct content
+# of the file: after they all succeeded, a copy of the file is kept in $STATE_DIR and a later
+# run with the same content does nothing (the agent writes os-version.yaml only when its content
+# changes, but this script runs at every start of the loop); a file replaced while the hooks ran
+# is handled again at once (systemd does not restart the service for a change made meanwhile).
+# A failing hook stops the run (exit 1) and the content counts as not handled: the next start
+# runs the hooks again. Hooks must therefore be idempotent. Two runs for the same name never
+# overlap (flock on $STATE_DIR/<name>.lock, where flock exists).
 #
-# To reboot after the install hooks (with postInstall.reboot off in the ElementalRegistration,
-# see README.md), end install.d with a hook such as 99-reboot: `#!/bin/sh` + `systemctl reboot`.
+# The agent's postInstall reboot does not wait for the install hooks: they run on the next boot,
+# before the reconcile loop starts. To reboot after them instead (postInstall.reboot off in the
+# ElementalRegistration, see README.md), end install.d with a hook such as 99-reboot:
+# `#!/bin/sh` + `systemctl reboot`.
 set -eu
 
 # Paths; the environment overrides them (a systemd drop-in: Environment=ELEMENTAL_WORK_DIR=...).
@@ -41,6 +46,10 @@ HANDLED=$STATE_DIR/$NAME.yaml.handled
 
 mkdir -p "$STATE_DIR"
 chmod 0700 "$STATE_DIR"
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$STATE_DIR/$NAME.lock"
+  flock 9 || die "cannot lock $STATE_DIR/$NAME.lock"
+fi
 SNAPSHOT=$STATE_DIR/$NAME.yaml.running
 export ELEMENTAL_HOOK_NAME="$NAME" ELEMENTAL_WORK_DIR="$WORK_DIR"
 

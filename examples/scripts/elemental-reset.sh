@@ -8,6 +8,9 @@
 # As the Dummy plugin documents: prepare the host for the reset, delete needs.reset, then run
 # `elemental-agent reset`, which reports the host reset (it refuses while needs.reset exists)
 # and runs the postReset action. Preparing means, in order:
+#   0. wait for the reconcile loop ($AGENT_UNIT) to end: `run` creates needs.reset, reports
+#      "waiting for reset" and exits 0 by itself; stopping it at once would cut that report
+#      short. After $AGENT_WAIT seconds it is stopped;
 #   1. stop and disable the systemd services in $STOP_SERVICES that exist here (k3s, rke2...);
 #   2. run the executable uninstallers in $UNINSTALLERS that exist here;
 #   3. run every executable file in $HOOKS_DIR/reset.d/, in name order, as `<hook> <needs.reset
@@ -18,11 +21,14 @@
 set -eu
 
 # Paths and lists; the environment overrides them (a systemd drop-in: Environment=...).
-# An empty ELEMENTAL_STOP_SERVICES or ELEMENTAL_UNINSTALLERS turns that step off.
+# An empty ELEMENTAL_AGENT_UNIT, ELEMENTAL_STOP_SERVICES or ELEMENTAL_UNINSTALLERS turns that
+# step off.
 WORK_DIR=${ELEMENTAL_WORK_DIR:-/var/lib/elemental/agent}
 AGENT=${ELEMENTAL_AGENT:-/usr/local/bin/elemental-agent}
 AGENT_CONFIG=${ELEMENTAL_AGENT_CONFIG:-/etc/elemental/agent/config.yaml}
 HOOKS_DIR=${ELEMENTAL_HOOKS_DIR:-/etc/elemental/hooks}
+AGENT_UNIT=${ELEMENTAL_AGENT_UNIT-elemental-agent.service}
+AGENT_WAIT=${ELEMENTAL_AGENT_WAIT:-60}
 STOP_SERVICES=${ELEMENTAL_STOP_SERVICES-k3s k3s-agent rke2-server rke2-agent}
 UNINSTALLERS=${ELEMENTAL_UNINSTALLERS-/usr/local/bin/k3s-uninstall.sh /usr/local/bin/k3s-agent-uninstall.sh /usr/local/bin/rke2-uninstall.sh /usr/bin/rke2-uninstall.sh /opt/rke2/bin/rke2-uninstall.sh}
 
@@ -61,6 +67,26 @@ log "$NEEDS_RESET found: preparing this host for reset"
 
 # The lists are split on blanks, never glob-expanded.
 set -f
+
+# 0. The reconcile loop.
+if [ -n "$AGENT_UNIT" ] && command -v systemctl >/dev/null 2>&1; then
+  waited=0
+  while :; do
+    state=$(systemctl show --property=ActiveState --value -- "$AGENT_UNIT" 2>/dev/null || true)
+    case "$state" in
+      active | activating | deactivating | reloading) ;;
+      *) break ;;
+    esac
+    if [ "$waited" -ge "$AGENT_WAIT" ]; then
+      log "$AGENT_UNIT still $state after ${AGENT_WAIT}s: stopping it"
+      systemctl stop -- "$AGENT_UNIT" || fail 1 "cannot stop $AGENT_UNIT"
+      break
+    fi
+    [ "$waited" -eq 0 ] && log "waiting for $AGENT_UNIT to end (it is $state)"
+    sleep 1
+    waited=$((waited + 1))
+  done
+fi
 
 # 1. Services.
 if [ -n "$STOP_SERVICES" ]; then

@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { gzipSync } from 'node:zlib';
 import { basename, join, resolve } from 'node:path';
@@ -28,6 +28,7 @@ const CONFIG_PATH = '/etc/elemental/agent/config.yaml';
 
 const RESET_SCRIPT = join(SCRIPTS_DIR, 'elemental-reset.sh');
 const HOOKS_SCRIPT = join(SCRIPTS_DIR, 'elemental-hooks.sh');
+const BOOT_SCRIPT = join(SCRIPTS_DIR, 'elemental-boot.sh');
 const GUARDED = ['reboot', 'poweroff', 'hostnamectl', 'shutdown', 'halt'];
 
 /** The absolute path of `name` on PATH, or undefined. */
@@ -122,8 +123,7 @@ test('the units carry the contract: run, install, path units and what they start
   for (const expected of [
     'elemental-agent.service',
     'elemental-agent-install.service',
-    'elemental-install.path',
-    'elemental-install.service',
+    'elemental-boot.service',
     'elemental-os-version.path',
     'elemental-os-version.service',
     'elemental-reset.path',
@@ -134,12 +134,17 @@ test('the units carry the contract: run, install, path units and what they start
 
   const run = unit('elemental-agent.service');
   assert.is(one(run, 'Service.ExecStart'), `/usr/bin/env node ${RUN_NODE_FLAGS.join(' ')} ${AGENT_BIN} run`);
+  // The install hooks (cut short by the postInstall reboot) and the os-version hooks (by a
+  // bootstrap's) run before the loop, with full privileges (+), at every start.
+  assert.equal(run.get('Service.ExecStartPre'), [`+${LIBEXEC}elemental-hooks.sh install`, `+${LIBEXEC}elemental-hooks.sh os-version`]);
+  assert.is(one(run, 'Service.TimeoutStartSec'), 'infinity');
   assert.is(one(run, 'Service.Restart'), 'on-failure');
   assert.ok(run.has('Service.RestartSec'));
   assert.is(one(run, 'Service.KillSignal'), 'SIGTERM');
   assert.is(one(run, 'Service.SuccessExitStatus'), '143');
   assert.is(one(run, 'Unit.ConditionPathExists'), `${WORK_DIR}/private.key`);
   assert.match(one(run, 'Unit.After'), /\bnetwork-online\.target\b/);
+  assert.match(one(run, 'Unit.After'), /\bcloud-final\.service\b/);
   assert.match(one(run, 'Unit.Wants'), /\bnetwork-online\.target\b/);
   assert.is(one(run, 'Install.WantedBy'), 'multi-user.target');
   // Strict or full would make /etc and /usr read-only (see the comment in the unit).
@@ -147,17 +152,25 @@ test('the units carry the contract: run, install, path units and what they start
   assert.not.ok(run.has('Service.MemoryDenyWriteExecute'), 'Node needs W+X memory');
 
   const install = unit('elemental-agent-install.service');
-  assert.is(one(install, 'Service.Type'), 'oneshot');
+  // exec: no start job waits for days of registration; the loop follows through OnSuccess=.
+  assert.is(one(install, 'Service.Type'), 'exec');
   assert.is(one(install, 'Service.ExecStart'), `${AGENT_BIN} register --install`);
+  assert.is(one(install, 'Unit.OnSuccess'), 'elemental-agent.service');
   assert.ok(install.get('Unit.ConditionPathExists')?.includes(`!${WORK_DIR}/private.key`));
   assert.match(one(install, 'Unit.After'), /\bnetwork-online\.target\b/);
-  assert.match(one(install, 'Unit.Before'), /\belemental-agent\.service\b/);
+  assert.match(one(install, 'Unit.After'), /\bcloud-final\.service\b/);
+  assert.match(one(run, 'Unit.After'), /\belemental-agent-install\.service\b/);
 
-  // Files that stay and get rewritten: PathChanged; the reset trigger, a state: PathExists.
-  assert.is(one(unit('elemental-install.path'), 'Path.PathChanged'), `${WORK_DIR}/install.yaml`);
+  const early = unit('elemental-boot.service');
+  assert.is(one(early, 'Service.ExecStart'), `${LIBEXEC}elemental-boot.sh`);
+  assert.is(one(early, 'Unit.DefaultDependencies'), 'no');
+  assert.match(one(early, 'Unit.Before'), /\bcloud-init-local\.service\b/);
+  assert.match(one(early, 'Unit.Before'), /\bsysinit\.target\b/);
+  assert.is(one(early, 'Install.WantedBy'), 'sysinit.target');
+
+  // A file that stays and changes: PathChanged; the reset trigger, a state: PathExists.
   assert.is(one(unit('elemental-os-version.path'), 'Path.PathChanged'), `${WORK_DIR}/os-version.yaml`);
   assert.is(one(unit('elemental-reset.path'), 'Path.PathExists'), `${WORK_DIR}/needs.reset`);
-  assert.is(one(unit('elemental-install.service'), 'Service.ExecStart'), `${LIBEXEC}elemental-hooks.sh install`);
   assert.is(one(unit('elemental-os-version.service'), 'Service.ExecStart'), `${LIBEXEC}elemental-hooks.sh os-version`);
   assert.is(one(unit('elemental-reset.service'), 'Service.ExecStart'), `${LIBEXEC}elemental-reset.sh`);
 
@@ -172,6 +185,18 @@ test('the units carry the contract: run, install, path units and what they start
       if (binary === '/usr/bin/env' && words[1] === 'node' && words.includes(AGENT_BIN)) continue;
       assert.ok(binary.startsWith(LIBEXEC), `${name}: ${binary}`);
       assert.ok(existsSync(join(SCRIPTS_DIR, binary.slice(LIBEXEC.length))), `${name}: ${binary} is not in examples/scripts`);
+    }
+    // Held hostage: a unit a boot target wants is ordered before that target unless it says
+    // DefaultDependencies=no. For a unit that waits for cloud-final (itself after
+    // multi-user.target) that is a cycle, which systemd breaks by skipping a unit.
+    const wantedBy = [...(d.get('Install.WantedBy') ?? []), ...(d.get('Install.RequiredBy') ?? [])].join(' ');
+    const after = (d.get('Unit.After') ?? []).join(' ');
+    if (/\b(multi-user|default|graphical)\.target\b/.test(wantedBy)) {
+      assert.is(d.get('Unit.DefaultDependencies')?.[0], 'no', `${name}: multi-user.target would wait for it`);
+      // ... and the dependencies systemd would have added are written out.
+      assert.match(after, /\bsysinit\.target\b/, `${name}: After=sysinit.target`);
+      assert.match((d.get('Unit.Conflicts') ?? []).join(' '), /\bshutdown\.target\b/, `${name}: Conflicts=shutdown.target`);
+      assert.match((d.get('Unit.Before') ?? []).join(' '), /\bshutdown\.target\b/, `${name}: Before=shutdown.target`);
     }
   }
 });
@@ -250,14 +275,17 @@ test('the user-data is #cloud-config YAML whose agent config parses with the age
     assert.ok(hook.content?.startsWith('#!/bin/sh\n'), `${hook.path}: shebang`);
   }
 
-  // runcmd enables the path units and the services, and starts the registration.
+  // runcmd enables every unit with an [Install] section (for images whose units came without
+  // install.sh) and starts the registration without waiting for it (--no-block: the unit waits
+  // for cloud-final, which runs runcmd).
   const commands = (data.runcmd ?? []).map((c) => (Array.isArray(c) ? c.join(' ') : c));
   const all = commands.join('\n');
   const names = units();
   for (const mentioned of all.match(/[\w-]+\.(?:service|path)\b/g) ?? []) assert.ok(names.includes(mentioned), `runcmd names ${mentioned}, not in examples/systemd`);
-  for (const path of names.filter((n) => n.endsWith('.path'))) assert.match(all, new RegExp(`systemctl enable --now .*\\b${path.replace('.', '\\.')}`), path);
-  assert.match(all, /systemctl enable .*\belemental-agent\.service\b/);
-  assert.match(all, /systemctl (?:enable|start)\b.*\belemental-agent-install\.service\b/);
+  const enable = commands.find((c) => c.startsWith('systemctl enable ')) ?? '';
+  for (const name of names.filter((n) => unit(n).has('Install.WantedBy'))) assert.match(enable, new RegExp(`\\b${name.replace('.', '\\.')}\\b`), `runcmd does not enable ${name}`);
+  assert.match(all, /systemctl start --no-block\b.*\belemental-agent-install\.service\b/);
+  for (const c of commands) if (/^systemctl (?:start|restart|enable --now)\b/.test(c)) assert.match(c, /--no-block/, `runcmd waits for a unit: ${c}`);
 });
 
 test('the user-data\'s sizes of the shipped agent are those of the built bundle (within 10%)', () => {
@@ -271,6 +299,95 @@ test('the user-data\'s sizes of the shipped agent are those of the built bundle 
   const saidB64 = said(/`encoding: b64`.*: ~(\d+) KiB\)/);
   assert.ok(Math.abs(saidGzB64 - gzB64) <= gzB64 * 0.1, `gz+b64 is ${gzB64.toFixed(0)} KiB, the comment says ~${saidGzB64}`);
   assert.ok(Math.abs(saidB64 - b64) <= b64 * 0.1, `b64 is ${b64.toFixed(0)} KiB, the comment says ~${saidB64}`);
+});
+
+// ---------------------------------------------------------------- install.sh
+
+const INSTALL_SH = join(EXAMPLES, 'install.sh');
+
+/** Every file, directory and symlink under `dir`: path -> "mode" or "-> target". */
+function tree(dir: string, sub = ''): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const entry of readdirSync(join(dir, sub), { withFileTypes: true })) {
+    const rel = join(sub, entry.name);
+    const st = lstatSync(join(dir, rel));
+    if (st.isSymbolicLink()) out.set(rel, `-> ${readlinkSync(join(dir, rel))}`);
+    else {
+      out.set(rel, (st.mode & 0o7777).toString(8));
+      if (st.isDirectory()) for (const [k, v] of tree(dir, rel)) out.set(k, v);
+    }
+  }
+  return out;
+}
+
+const symlinks = (t: Map<string, string>) => [...t].filter(([, v]) => v.startsWith('->')).sort();
+
+test('install.sh DESTDIR puts the agent, scripts and units in place and enables the units', () => {
+  const dest = tempDir('elemental-install-');
+  const r = spawnSync('sh', [INSTALL_SH, dest], { encoding: 'utf8', timeout: 20_000 });
+  assert.is(r.status, 0, r.stderr);
+  const t = tree(dest);
+  assert.is(t.get('usr/local/bin/elemental-agent'), '755');
+  assert.equal(readFileSync(join(dest, 'usr/local/bin/elemental-agent')), readFileSync(resolve('dist/elemental-agent.js')));
+  for (const script of scripts()) assert.is(t.get(`usr/local/libexec/elemental/${basename(script)}`), '755', basename(script));
+  for (const name of units()) {
+    assert.is(t.get(`etc/systemd/system/${name}`), '644', name);
+    assert.is(readFileSync(join(dest, 'etc/systemd/system', name), 'utf8'), readFileSync(join(SYSTEMD_DIR, name), 'utf8'));
+  }
+  for (const hooks of ['install', 'os-version', 'reset']) assert.is(t.get(`etc/elemental/hooks/${hooks}.d`), '755');
+  assert.equal(symlinks(t), [
+    ['etc/systemd/system/multi-user.target.wants/elemental-agent-install.service', '-> /etc/systemd/system/elemental-agent-install.service'],
+    ['etc/systemd/system/multi-user.target.wants/elemental-agent.service', '-> /etc/systemd/system/elemental-agent.service'],
+    ['etc/systemd/system/paths.target.wants/elemental-os-version.path', '-> /etc/systemd/system/elemental-os-version.path'],
+    ['etc/systemd/system/paths.target.wants/elemental-reset.path', '-> /etc/systemd/system/elemental-reset.path'],
+    ['etc/systemd/system/sysinit.target.wants/elemental-boot.service', '-> /etc/systemd/system/elemental-boot.service'],
+  ]);
+  assert.match(r.stderr, /warning: no node in/, 'warns that the root has no node');
+
+  // Again: the same result (idempotent), no temp files left.
+  const again = spawnSync('sh', [INSTALL_SH, dest], { encoding: 'utf8', timeout: 20_000 });
+  assert.is(again.status, 0, again.stderr);
+  assert.equal([...tree(dest)].sort(), [...t].sort());
+
+  // --no-enable: the files, no links.
+  const bare = tempDir('elemental-install-');
+  const r2 = spawnSync('sh', [INSTALL_SH, '--no-enable', bare], { encoding: 'utf8', timeout: 20_000 });
+  assert.is(r2.status, 0, r2.stderr);
+  assert.equal(symlinks(tree(bare)), []);
+  assert.is(tree(bare).get('usr/local/bin/elemental-agent'), '755');
+});
+
+test('install.sh enables the units exactly as systemctl --root=DESTDIR enable does', () => {
+  const systemctl = which('systemctl');
+  if (!systemctl) {
+    console.log('  SKIP the comparison with systemctl --root: systemctl is not installed here');
+    return;
+  }
+  const ours = tempDir('elemental-install-');
+  assert.is(spawnSync('sh', [INSTALL_SH, ours], { encoding: 'utf8', timeout: 20_000 }).status, 0);
+  const theirs = tempDir('elemental-install-');
+  assert.is(spawnSync('sh', [INSTALL_SH, '--no-enable', theirs], { encoding: 'utf8', timeout: 20_000 }).status, 0);
+  // --root works on a plain directory: no running systemd, nothing of this machine is touched.
+  const enabled = units().filter((n) => unit(n).has('Install.WantedBy'));
+  const r = spawnSync(systemctl, [`--root=${theirs}`, 'enable', ...enabled], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, SYSTEMD_LOG_COLOR: '0' } });
+  assert.is(r.status, 0, r.stderr);
+  assert.equal(symlinks(tree(ours)), symlinks(tree(theirs)));
+});
+
+test('install.sh: usage errors, a missing DESTDIR or bundle are one line and a non-zero exit', () => {
+  const cases: [string[], NodeJS.ProcessEnv, number, RegExp][] = [
+    [[], {}, 2, /usage: .*install\.sh \[--no-enable\] DESTDIR/],
+    [['a', 'b'], {}, 2, /usage:/],
+    [['--bogus', '/tmp'], {}, 2, /usage:/],
+    [[join(tmpdir(), 'elemental-no-such-dir')], {}, 1, /DESTDIR '.*elemental-no-such-dir' is not a directory/],
+    [[tempDir('elemental-install-')], { ELEMENTAL_AGENT_BUNDLE: join(tmpdir(), 'elemental-no-bundle.js') }, 1, /no agent bundle at .*run 'npm run build' first/],
+  ];
+  for (const [args, env, code, message] of cases) {
+    const r = spawnSync('sh', [INSTALL_SH, ...args], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, ...env } });
+    assert.is(r.status, code, `${args.join(' ')}: ${r.stderr}`);
+    assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, message);
+  }
 });
 
 // ---------------------------------------------------------------- running the scripts
@@ -303,7 +420,11 @@ function sandbox(): Sandbox {
     join(bin, 'systemctl'),
     `#!/bin/sh
 printf 'systemctl %s\\n' "$*" >>"$STUB_CALLS"
-if [ "$1" = show ]; then
+if [ "$1" = show ] && [ "$2" = --property=ActiveState ]; then
+  # "active" while the countdown file holds a number above 0, then "inactive".
+  n=$(cat "\${STUB_ACTIVE_COUNTDOWN:-/nonexistent}" 2>/dev/null || echo 0)
+  if [ "$n" -gt 0 ]; then echo $((n - 1)) >"$STUB_ACTIVE_COUNTDOWN"; echo active; else echo inactive; fi
+elif [ "$1" = show ]; then
   for last; do :; done
   case " \${STUB_LOADED_UNITS:-} " in *" $last "*) echo loaded ;; *) echo not-found ;; esac
 fi
@@ -337,6 +458,11 @@ exit "\${STUB_AGENT_EXIT:-0}"
     // Never the real uninstallers' paths.
     ELEMENTAL_UNINSTALLERS: '',
     ELEMENTAL_STOP_SERVICES: '',
+    ELEMENTAL_AGENT_UNIT: '',
+    ELEMENTAL_BOOT_STATE_DIR: join(dir, 'boot-state'),
+    ELEMENTAL_CLOUD_CFG_DIR: join(dir, 'cloud.cfg.d'),
+    ELEMENTAL_CLOUD_DIR: join(dir, 'cloud'),
+    ELEMENTAL_IGNITION_BOOTSTRAP: join(dir, 'ignition/elemental-capi-bootstrap.conf'),
   };
   return { dir, work, hooks, calls, env };
 }
@@ -396,6 +522,30 @@ for (const shell of RUN_SHELLS) {
       `elemental-agent --config ${box.env.ELEMENTAL_AGENT_CONFIG} reset (needs.reset absent)`,
     ]);
     assert.match(r.stderr, /^elemental-reset: /m, 'logs to stderr');
+  });
+
+  test(`[${shell}] elemental-reset.sh waits for the reconcile loop to end by itself, and stops it after ELEMENTAL_AGENT_WAIT`, () => {
+    const box = sandbox();
+    const needsReset = join(box.work, 'needs.reset');
+    const countdown = join(box.dir, 'active-countdown');
+    const show = 'systemctl show --property=ActiveState --value -- elemental-agent.service';
+    const agent = `elemental-agent --config ${box.env.ELEMENTAL_AGENT_CONFIG} reset (needs.reset absent)`;
+
+    // Active for two looks (run reports "waiting for reset"), then gone: no stop.
+    writeFileSync(needsReset, '1\n');
+    writeFileSync(countdown, '2\n');
+    let r = runScript(shell, RESET_SCRIPT, [], box, { ELEMENTAL_AGENT_UNIT: 'elemental-agent.service', STUB_ACTIVE_COUNTDOWN: countdown });
+    assert.is(r.code, 0, r.stderr);
+    assert.equal(r.calls, [show, show, show, agent]);
+    assert.match(r.stderr, /waiting for elemental-agent\.service to end \(it is active\)/);
+
+    // Still active after ELEMENTAL_AGENT_WAIT seconds: stopped, then the reset goes on.
+    writeFileSync(needsReset, '1\n');
+    writeFileSync(countdown, '100\n');
+    r = runScript(shell, RESET_SCRIPT, [], box, { ELEMENTAL_AGENT_UNIT: 'elemental-agent.service', STUB_ACTIVE_COUNTDOWN: countdown, ELEMENTAL_AGENT_WAIT: '1' });
+    assert.is(r.code, 0, r.stderr);
+    assert.equal(r.calls, [show, show, 'systemctl stop -- elemental-agent.service', agent]);
+    assert.match(r.stderr, /still active after 1s: stopping it/);
   });
 
   test(`[${shell}] elemental-reset.sh puts needs.reset back when the agent or a hook fails, and does nothing without it`, () => {
@@ -458,6 +608,82 @@ for (const shell of RUN_SHELLS) {
     assert.match(stderr, /stopped by SIGTERM/);
   });
 
+  test(`[${shell}] elemental-boot.sh: a new CAPI bootstrap makes the boot a first boot for cloud-init, without the user-data, once`, () => {
+    const box = sandbox();
+    const env = box.env as Record<string, string>;
+    const cloud = env.ELEMENTAL_CLOUD_DIR!;
+    const cfgDir = env.ELEMENTAL_CLOUD_CFG_DIR!;
+    const dropIn = join(cfgDir, '99-elemental-bootstrap-instance.cfg');
+    const cloudState = () => readdirSync(cloud).sort();
+    const seedInstance = () => {
+      for (const d of ['seed/nocloud', 'instances/iid-1/sem', 'data']) mkdirSync(join(cloud, d), { recursive: true });
+      writeFileSync(join(cloud, 'seed/nocloud/user-data'), '#cloud-config\n');
+      writeFileSync(join(cloud, 'instances/iid-1/sem/config_runcmd'), '');
+    };
+    seedInstance();
+
+    // The usual boot: nothing.
+    let r = runScript(shell, BOOT_SCRIPT, [], box);
+    assert.is(r.code, 0, r.stderr);
+    assert.is(r.stderr, '');
+    assert.equal(cloudState(), ['data', 'instances', 'seed']);
+
+    mkdirSync(cfgDir);
+    writeFileSync(join(cfgDir, 'elemental-capi-bootstrap.cfg'), '#cloud-config\nruncmd: [[touch, /run/cluster-api/bootstrap-success.complete]]\n');
+    r = runScript(shell, BOOT_SCRIPT, [], box);
+    assert.is(r.code, 0, r.stderr);
+    assert.equal(cloudState(), ['seed'], 'cloud-init state cleaned, seed kept');
+    assert.ok(existsSync(join(cloud, 'seed/nocloud/user-data')));
+    const cfg = parse(readFileSync(dropIn, 'utf8'));
+    assert.equal(cfg, { allow_userdata: false, preserve_hostname: true });
+    assert.is(statSync(dropIn).mode & 0o777, 0o644);
+
+    // cloud-init ran (made its state again): the next boots leave it alone.
+    seedInstance();
+    r = runScript(shell, BOOT_SCRIPT, [], box);
+    assert.is(r.code, 0, r.stderr);
+    assert.equal(cloudState(), ['data', 'instances', 'seed']);
+
+    // A different bootstrap (after a reset and a new registration): handled again.
+    writeFileSync(join(cfgDir, 'elemental-capi-bootstrap.cfg'), '#cloud-config\nruncmd: [[echo, two]]\n');
+    r = runScript(shell, BOOT_SCRIPT, [], box);
+    assert.equal(cloudState(), ['seed']);
+    assert.equal(r.calls, []);
+  });
+
+  test(`[${shell}] elemental-boot.sh after a finished reset forgets the identity and cloud-init's state; not while needs.reset exists`, () => {
+    const box = sandbox();
+    const env = box.env as Record<string, string>;
+    const cloud = env.ELEMENTAL_CLOUD_DIR!;
+    const cfgDir = env.ELEMENTAL_CLOUD_CFG_DIR!;
+    const ignition = env.ELEMENTAL_IGNITION_BOOTSTRAP!;
+    const hooksState = env.ELEMENTAL_HOOKS_STATE_DIR!;
+    for (const d of ['seed/nocloud', 'instances/iid-1', join(hooksState), cfgDir, join(ignition, '..')]) mkdirSync(d.startsWith('/') ? d : join(cloud, d), { recursive: true });
+    for (const f of ['private.key', 'reset.yaml', 'install.yaml', 'os-version.yaml', 'config.yaml', 'cloud-init.yaml']) writeFileSync(join(box.work, f), 'x\n');
+    writeFileSync(join(hooksState, 'install.yaml.handled'), 'x\n');
+    writeFileSync(join(cfgDir, 'elemental-capi-bootstrap.cfg'), '#cloud-config\n');
+    writeFileSync(join(cfgDir, '99-elemental-bootstrap-instance.cfg'), 'allow_userdata: false\n');
+    writeFileSync(join(cfgDir, '50-other.cfg'), 'keep: me\n');
+    writeFileSync(ignition, '{}\n');
+
+    // Reset not done yet (needs.reset is there): nothing is touched.
+    writeFileSync(join(box.work, 'needs.reset'), '1\n');
+    let r = runScript(shell, BOOT_SCRIPT, [], box);
+    assert.is(r.code, 0, r.stderr);
+    assert.ok(existsSync(join(box.work, 'private.key')));
+    rmSync(join(box.work, 'needs.reset'));
+
+    r = runScript(shell, BOOT_SCRIPT, [], box);
+    assert.is(r.code, 0, r.stderr);
+    assert.equal(readdirSync(box.work), [], 'the work dir is empty');
+    assert.not.ok(existsSync(hooksState));
+    assert.equal(readdirSync(cfgDir), ['50-other.cfg']);
+    assert.not.ok(existsSync(ignition));
+    assert.equal(readdirSync(cloud), ['seed']);
+    assert.match(r.stderr, /the host was reset, forgetting its identity/);
+    assert.equal(r.calls, []);
+  });
+
   test(`[${shell}] elemental-hooks.sh runs the hooks of install.d / os-version.d with the file path, once per content`, () => {
     const box = sandbox();
     const install = join(box.work, 'install.yaml');
@@ -478,7 +704,7 @@ for (const shell of RUN_SHELLS) {
     assert.equal(r.calls, [`hook 10-first ${install} install device: /dev/sda `, `hook 20-second ${install} install device: /dev/sda `]);
     assert.match(r.stderr, /^elemental-hooks\[install\]: /m, 'logs to stderr');
 
-    // Rewritten with the same content (as on every reconcile): the hooks do not run again.
+    // Run again with the same content (as at every start of the loop): the hooks do not run again.
     writeFileSync(install, 'device: /dev/sda\n');
     r = runScript(shell, HOOKS_SCRIPT, ['install'], box);
     assert.is(r.code, 0, r.stderr);
