@@ -212,6 +212,8 @@ export type RegRef = string | { readonly uri: string };
 export interface StartOptions {
   /** Serve HTTPS with the server certificate of `testPki()` (127.0.0.1 / localhost). */
   https?: boolean;
+  /** Serve HTTPS with this certificate instead (e.g. one for the name a VM guest uses). */
+  tls?: { certPem: string; keyPem: string; caCertPem: string };
 }
 
 export interface ElementalApi {
@@ -483,7 +485,7 @@ class ElementalApiServer implements ElementalApi {
   private closed = false;
 
   constructor(opts: StartOptions) {
-    this.https = opts.https === true;
+    this.https = opts.https === true || opts.tls !== undefined;
     const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
       this.onRequest(req, res).catch((err: unknown) => {
         if (!res.headersSent && !res.destroyed) {
@@ -492,7 +494,10 @@ class ElementalApiServer implements ElementalApi {
         }
       });
     };
-    if (this.https) {
+    if (opts.tls) {
+      this.caCertPem = opts.tls.caCertPem;
+      this.server = https.createServer({ cert: opts.tls.certPem, key: opts.tls.keyPem }, handler);
+    } else if (this.https) {
       const pki = testPki();
       this.caCertPem = pki.caCertPem;
       this.server = https.createServer({ cert: pki.serverCertPem, key: pki.serverKeyPem }, handler);
