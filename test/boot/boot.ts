@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startElementalApi, type ElementalApi, type RegistrationHandle, type StoredHost } from '../support/elemental-api';
 import { EXAMPLES, MARKERS, buildInitramfs, buildRoot, fillUserData, prepareRoot, write, writeSeed } from './image';
-import { API_GUEST_NAME, boot, cleanup, diskMode, diskRead, have, kernelOf, makeDisk, trackPath, type Boot } from './vm';
+import { API_GUEST_NAME, boot, cleanup, diskMode, diskRead, have, kernelOf, makeDisk, trackPath, type Boot, type BootOptions } from './vm';
 
 const WORK = '/var/lib/elemental/agent';
 const CONFIG = '/etc/elemental/agent/config.yaml';
@@ -147,12 +147,22 @@ async function imageScenario(cached: string, api: ElementalApi, pkiCa: string, t
   makeDisk(root, disk);
   timings.push(['image: copy, install.sh, seed, mkfs.ext4', secs(Date.now() - prepStart)]);
   const lifecycleStart = Date.now();
-  let bootNo = 0;
+  // A failed stage ends the scenario: its QEMU goes at once, not when the other scenario ends.
+  const vms: Boot[] = [];
   const startBoot = () => {
-    bootNo += 1;
-    return boot({ kernel, initrd, disk, apiPort: api.port, serialLog: join(dir, `serial-${bootNo}.log`) });
+    const vm = boot({ kernel, initrd, disk, apiPort: api.port, serialLog: join(dir, `serial-${vms.length + 1}.log`) });
+    vms.push(vm);
+    return vm;
   };
+  try {
+    await imageBoots(S, api, reg, disk, startBoot);
+  } finally {
+    await Promise.all(vms.map((vm) => vm.kill()));
+  }
+  timings.push(['whole lifecycle (4 boots)', secs(Date.now() - lifecycleStart)]);
+}
 
+async function imageBoots(S: string, api: ElementalApi, reg: RegistrationHandle, disk: string, startBoot: () => Boot): Promise<void> {
   // ---- boot 1: cloud-init -> register --install -> postInstall reboot
   let host: StoredHost | undefined;
   let configAfterRegister = '';
@@ -230,19 +240,19 @@ async function imageScenario(cached: string, api: ElementalApi, pkiCa: string, t
   });
 
   // ---- boot 3: cloud-init executes the bootstrap -> bootstrapped -> reset -> postReset power-off
+  let bootstrapBoot: Boot | undefined; // the boot stage 4 goes on with
   await stage(S, '3 real cloud-init executes the bootstrap once, without the first-boot user-data; bootstrapped', async () => {
     const vm = startBoot();
     await whileRunning(vm, 'the host bootstrapped', api.waitFor(() => api.host(reg, name)?.labels[`${LABEL}bootstrapped`] === 'true', BOOT_TIMEOUT_MS));
     const bootstrappedAt = Date.now() - vm.startedAt;
     check(condition(api.host(reg, name), 'BootstrapReady')?.status === 'True', 'BootstrapReady not True');
-    // Boot 4 reads these: keep the stage's state for the reset stage below.
-    stash.vm = vm;
+    bootstrapBoot = vm;
     timings.push(['boot 3: bootstrap executed, bootstrapped reported', secs(bootstrappedAt)]);
     return '';
   });
 
   await stage(S, '4 needs.reset -> reset hooks -> elemental-agent reset -> postReset powers off; host gone', async () => {
-    const vm = stash.vm!;
+    const vm = bootstrapBoot!;
     const deletedAt = Date.now();
     api.deleteHost(reg, name);
     await whileRunning(vm, 'the host reset and gone', api.waitFor(() => api.host(reg, name) === undefined, BOOT_TIMEOUT_MS));
@@ -282,9 +292,7 @@ async function imageScenario(cached: string, api: ElementalApi, pkiCa: string, t
     check(!api.requests.some((r) => r.hostName === name && r.status === 404 && r.time > vm.startedAt), 'the old identity asked for its deleted host');
     return `${fresh.name} (was ${name})`;
   });
-  timings.push(['whole lifecycle (4 boots)', secs(Date.now() - lifecycleStart)]);
 }
-const stash: { vm?: Boot } = {};
 
 // ---------------------------------------------------------------------------------------------
 // Scenario "initramfs": register from a busybox + node initramfs, then boot the disk
@@ -309,9 +317,30 @@ async function initramfsScenario(cached: string, api: ElementalApi, pkiCa: strin
   buildInitramfs(root, version, dir, cpio);
   timings.push(['initramfs: image copy, install.sh, mkfs.ext4, cpio', secs(Date.now() - prepStart)]);
 
+  const vms: Boot[] = [];
+  const start = (opts: Omit<BootOptions, 'kernel' | 'disk' | 'apiPort'>) => {
+    const vm = boot({ kernel, disk, apiPort: api.port, ...opts });
+    vms.push(vm);
+    return vm;
+  };
+  try {
+    await initramfsBoots(S, api, reg, disk, { cpio, initrd, dir }, start);
+  } finally {
+    await Promise.all(vms.map((vm) => vm.kill()));
+  }
+}
+
+async function initramfsBoots(
+  S: string,
+  api: ElementalApi,
+  reg: RegistrationHandle,
+  disk: string,
+  files: { cpio: string; initrd: string; dir: string },
+  start: (opts: Omit<BootOptions, 'kernel' | 'disk' | 'apiPort'>) => Boot,
+): Promise<void> {
   let name = '';
   await stage(S, '1 the initramfs registers and installs the host onto /sysroot', async () => {
-    const vm = boot({ kernel, initrd: cpio, disk, apiPort: api.port, serialLog: join(dir, 'serial-initramfs.log'), append: 'console=ttyS0 panic=-1 quiet' });
+    const vm = start({ initrd: files.cpio, serialLog: join(files.dir, 'serial-initramfs.log'), append: 'console=ttyS0 panic=-1 no_timer_check quiet' });
     const bootMs = await vm.waitForExit(BOOT_TIMEOUT_MS);
     timings.push(['initramfs boot: register --install --root /sysroot, power-off', secs(bootMs)]);
     check(serialHas(vm, /elemental-initramfs: agent exit status 0/), `the agent did not exit 0:\n${vm.serial().split('\n').slice(-40).join('\n')}`);
@@ -331,7 +360,7 @@ async function initramfsScenario(cached: string, api: ElementalApi, pkiCa: strin
   });
 
   await stage(S, '2 the disk boots under the registered name and run reconciles it (phase Running)', async () => {
-    const vm = boot({ kernel, initrd, disk, apiPort: api.port, serialLog: join(dir, 'serial-disk.log') });
+    const vm = start({ initrd: files.initrd, serialLog: join(files.dir, 'serial-disk.log') });
     const since = Date.now();
     await whileRunning(vm, 'phase Running', api.waitFor(() => api.host(reg, name)?.phase === 'Running', BOOT_TIMEOUT_MS));
     await whileRunning(vm, `the login prompt of ${name}`, vm.waitForSerial(new RegExp(`${name} login:`), BOOT_TIMEOUT_MS));
