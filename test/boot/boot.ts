@@ -159,7 +159,7 @@ async function imageScenario(cached: string, api: ElementalApi, pkiCa: string, t
   } finally {
     await Promise.all(vms.map((vm) => vm.kill()));
   }
-  timings.push(['whole lifecycle (4 boots)', secs(Date.now() - lifecycleStart)]);
+  timings.push(['image: whole lifecycle (4 boots)', secs(Date.now() - lifecycleStart)]);
 }
 
 async function imageBoots(S: string, api: ElementalApi, reg: RegistrationHandle, disk: string, startBoot: () => Boot): Promise<void> {
@@ -180,7 +180,7 @@ async function imageBoots(S: string, api: ElementalApi, reg: RegistrationHandle,
     api.clearFaults(); // the only fault of the suite
     check(refusal.hits >= 1, 'no refused registration');
     const bootMs = await vm.waitForExit(BOOT_TIMEOUT_MS);
-    timings.push(['boot 1: cloud-init, register --install, postInstall reboot', secs(bootMs)]);
+    timings.push(['image: boot 1: cloud-init, register --install, postInstall reboot', secs(bootMs)]);
     check(!serialHas(vm, /ordering cycle/i), 'systemd found an ordering cycle');
     return `${refusal.hits} refused attempt(s) while cloud-init finished and the boot completed`;
   });
@@ -193,7 +193,7 @@ async function imageBoots(S: string, api: ElementalApi, reg: RegistrationHandle,
     check(condition(host, 'InstallationReady')?.status === 'True', `InstallationReady: ${JSON.stringify(condition(host, 'InstallationReady'))}`);
     const create = api.requests.find((r) => r.op === 'createHost' && r.hostName === host!.name && r.status === 201);
     const installed = api.requests.find((r) => r.op === 'patchHost' && r.hostName === host!.name && r.status === 200 && (r.body as { installed?: boolean } | undefined)?.installed === true);
-    if (create && installed) timings.push(['register (POST host) to InstallationReady', secs(installed.time - create.time)]);
+    if (create && installed) timings.push(['image: register (POST host) to InstallationReady', secs(installed.time - create.time)]);
     check(diskRead(disk, '/etc/hostname') === `${host.name}\n`, `/etc/hostname: ${JSON.stringify(diskRead(disk, '/etc/hostname'))}, host ${host.name}`);
     check(mode(disk, `${WORK}/private.key`) === '0600', `private.key mode ${mode(disk, `${WORK}/private.key`)}`);
     check(diskRead(disk, `${WORK}/install.yaml`)?.includes('bootTest: install'), 'no install.yaml with the registration\'s install config');
@@ -223,7 +223,7 @@ async function imageBoots(S: string, api: ElementalApi, reg: RegistrationHandle,
     check(api.host(reg, name)?.phase !== undefined, 'no phase');
     api.setBootstrap(reg, name, { format: 'cloud-config', config: bootstrap });
     const bootMs = await vm.waitForExit(BOOT_TIMEOUT_MS);
-    timings.push(['boot 2: install hooks, run, os-version hooks, bootstrap, reboot', secs(bootMs)]);
+    timings.push(['image: boot 2: install hooks, run, os-version hooks, bootstrap, reboot', secs(bootMs)]);
     const install = markerLines(disk, 'install-hook');
     check(install.length >= 1, 'the install hooks never ran');
     check(install.every((l) => l.includes(`file=${WORK}/install.yaml`)), install.join('\n'));
@@ -247,18 +247,21 @@ async function imageBoots(S: string, api: ElementalApi, reg: RegistrationHandle,
     const bootstrappedAt = Date.now() - vm.startedAt;
     check(condition(api.host(reg, name), 'BootstrapReady')?.status === 'True', 'BootstrapReady not True');
     bootstrapBoot = vm;
-    timings.push(['boot 3: bootstrap executed, bootstrapped reported', secs(bootstrappedAt)]);
+    timings.push(['image: boot 3: bootstrap executed, bootstrapped reported', secs(bootstrappedAt)]);
     return '';
   });
 
   await stage(S, '4 needs.reset -> reset hooks -> elemental-agent reset -> postReset powers off; host gone', async () => {
     const vm = bootstrapBoot!;
+    // A failure to find in the journal by its priority (journalctl -p err, dumped by a reset hook).
+    const failure = api.injectFault({ op: 'patchHost', pathPattern: `/hosts/${name}`, kind: 'status', status: 500, times: 1 });
+    await whileRunning(vm, 'the injected PATCH failure', api.waitFor(() => failure.hits >= 1, BOOT_TIMEOUT_MS));
     const deletedAt = Date.now();
     api.deleteHost(reg, name);
     await whileRunning(vm, 'the host reset and gone', api.waitFor(() => api.host(reg, name) === undefined, BOOT_TIMEOUT_MS));
     const bootMs = await vm.waitForExit(BOOT_TIMEOUT_MS);
-    timings.push(['boot 3: deletion to power-off', secs(Date.now() - deletedAt)]);
-    timings.push(['boot 3: whole boot', secs(bootMs)]);
+    timings.push(['image: boot 3: deletion to power-off', secs(Date.now() - deletedAt)]);
+    timings.push(['image: boot 3: whole boot', secs(bootMs)]);
     check(api.requests.some((r) => r.op === 'deleteHost' && r.hostName === name && r.status === 202), 'no DELETE from the agent');
     // `run` reported the trigger and ended by itself before the reset began (not stopped by it).
     const waiting = api.requests.find((r) => r.op === 'patchHost' && r.hostName === name && r.status === 200 && (r.body as { condition?: { reason?: string } } | undefined)?.condition?.reason === 'WaitingForReset');
@@ -274,8 +277,10 @@ async function imageBoots(S: string, api: ElementalApi, reg: RegistrationHandle,
     check(reset.length === 1 && reset[0]!.includes(`file=${WORK}/needs.reset`), `reset hooks: ${reset.join(' | ') || 'none'}`);
     check(diskRead(disk, `${WORK}/reset.yaml`)?.includes('resetOem: true'), 'no reset.yaml');
     check(diskRead(disk, `${WORK}/needs.reset`) === undefined, 'needs.reset is still there');
+    const errors = diskRead(disk, `${MARKERS}/journal-errors`) ?? '';
+    check(/returned code '500'/.test(errors), `journalctl -p err -u elemental-agent does not show the injected failure:\n${errors}`);
     check(serialHas(vm, /reboot: Power down/), 'the serial console shows no power-off (the kernel\'s "reboot: Power down")');
-    return 'runcmd and write_files ran once, config.yaml and hostname kept, reset hooks ran, powered off';
+    return `runcmd and write_files ran once, config.yaml and hostname kept, reset hooks ran, journalctl -p err: "${errors.trim().split('\n')[0]}", powered off`;
   });
 
   // ---- boot 4: the image registers again as a new host
@@ -284,7 +289,7 @@ async function imageBoots(S: string, api: ElementalApi, reg: RegistrationHandle,
     const vm = startBoot();
     const fresh = await whileRunning(vm, 'a new host installed', api.waitFor(() => api.hosts(reg).find((h) => h.name !== name && h.labels[`${LABEL}installed`] === 'true'), BOOT_TIMEOUT_MS));
     const bootMs = await vm.waitForExit(BOOT_TIMEOUT_MS);
-    timings.push(['boot 4: re-registration, install, reboot', secs(bootMs)]);
+    timings.push(['image: boot 4: re-registration, install, reboot', secs(bootMs)]);
     check(api.host(reg, name) === undefined, 'the old host is back');
     const key = diskRead(disk, `${WORK}/private.key`);
     check(key !== undefined && key !== oldKey, 'private.key was not replaced');
@@ -342,7 +347,7 @@ async function initramfsBoots(
   await stage(S, '1 the initramfs registers and installs the host onto /sysroot', async () => {
     const vm = start({ initrd: files.cpio, serialLog: join(files.dir, 'serial-initramfs.log'), append: 'console=ttyS0 panic=-1 no_timer_check quiet' });
     const bootMs = await vm.waitForExit(BOOT_TIMEOUT_MS);
-    timings.push(['initramfs boot: register --install --root /sysroot, power-off', secs(bootMs)]);
+    timings.push(['initramfs: boot 1 (initramfs): register --install --root /sysroot, power-off', secs(bootMs)]);
     check(serialHas(vm, /elemental-initramfs: agent exit status 0/), `the agent did not exit 0:\n${vm.serial().split('\n').slice(-40).join('\n')}`);
     const all = api.hosts(reg);
     check(all.length === 1 && all[0]!.labels[`${LABEL}installed`] === 'true', `hosts: ${JSON.stringify(all.map((h) => [h.name, h.labels]))}`);
@@ -364,7 +369,7 @@ async function initramfsBoots(
     const since = Date.now();
     await whileRunning(vm, 'phase Running', api.waitFor(() => api.host(reg, name)?.phase === 'Running', BOOT_TIMEOUT_MS));
     await whileRunning(vm, `the login prompt of ${name}`, vm.waitForSerial(new RegExp(`${name} login:`), BOOT_TIMEOUT_MS));
-    timings.push(['disk boot after the initramfs: to phase Running', secs(Date.now() - since)]);
+    timings.push(['initramfs: boot 2 (the disk): to phase Running', secs(Date.now() - since)]);
     await vm.kill();
     const answered = api.requests.filter((r) => r.hostName === name && r.op === 'patchHost' && r.time >= since);
     check(answered.length > 0 && answered.every((r) => r.status === 200), `PATCH answers: ${answered.map((r) => r.status).join(', ')}`);
@@ -384,7 +389,10 @@ function printSummary(): void {
   for (const r of sorted) console.log(`${`${r.scenario}: ${r.stage}`.padEnd(width)}  ${r.ok ? 'pass' : `FAIL: ${r.detail}`}`);
   const tw = Math.max(...timings.map(([k]) => k.length), 10);
   console.log(`\n${'timing'.padEnd(tw)}  seconds`);
-  for (const [k, v] of timings) console.log(`${k.padEnd(tw)}  ${v}`);
+  // The scenarios ran side by side: their rows are grouped, each in the order it happened.
+  const group = (k: string) => (k.startsWith('image build') ? 0 : k.startsWith('image') ? 1 : 2);
+  const rows = timings.map((t, i) => ({ t, i })).sort((a, b) => group(a.t[0]) - group(b.t[0]) || a.i - b.i);
+  for (const { t: [k, v] } of rows) console.log(`${k.padEnd(tw)}  ${v}`);
   const passed = results.filter((r) => r.ok).length;
   console.log(`\n${passed} passed, ${results.length - passed} failed`);
 }

@@ -64,6 +64,8 @@ export function prepareRoot(cached: string, dir: string, opts: { cloudInit: bool
   write(root, 'etc/elemental/hooks/install.d/50-boot-test', hook(' agent=$(systemctl show -P ActiveState elemental-agent.service)'), 0o755);
   write(root, 'etc/elemental/hooks/os-version.d/50-boot-test', hook(''), 0o755);
   write(root, 'etc/elemental/hooks/reset.d/50-boot-test', hook(''), 0o755);
+  // What an operator at the console would ask the journal before the host goes away.
+  write(root, 'etc/elemental/hooks/reset.d/60-journal-errors', `#!/bin/sh\nset -eu\njournalctl -p err -u elemental-agent -o cat --no-pager >${MARKERS}/journal-errors 2>&1 || true\nsync\n`, 0o755);
   return root;
 }
 
