@@ -18,12 +18,27 @@ export function toYaml(value: unknown, options?: { sortKeys?: boolean }): string
   return new Emitter(options?.sortKeys !== false, false).document(value);
 }
 
-/** Go plugin.UnmarshalRawJSONToYaml: empty input (zero length) → '' ; else JSON.parse then toYaml. Throws on invalid JSON. */
-export function jsonToYaml(json: string): string {
+/** Bounds on one conversion; beyond either, jsonToYaml throws a YamlLimitError. */
+export interface YamlLimits {
+  /** Deepest nesting of arrays/objects accepted (the top-level value is level 1). */
+  maxDepth?: number;
+  /** Longest output, in UTF-16 code units (never more than its UTF-8 bytes). */
+  maxLength?: number;
+}
+
+/** A conversion stopped at one of its YamlLimits: the message says which. */
+export class YamlLimitError extends Error {}
+
+/**
+ * Go plugin.UnmarshalRawJSONToYaml: empty input (zero length) → '' ; else JSON.parse then
+ * toYaml. Throws on invalid JSON, and a YamlLimitError beyond `limits`.
+ */
+export function jsonToYaml(json: string, limits: YamlLimits = {}): string {
   if (json.length === 0) return '';
   // Go's json.Unmarshal rejects numbers that overflow float64 (JSON.parse gives
   // Infinity), so the emitter is asked to throw on non-finite numbers.
-  return new Emitter(true, true).document(JSON.parse(wellFormedSurrogates(json)) as unknown);
+  const emitter = new Emitter(true, true, limits.maxDepth ?? MAX_DEPTH, limits.maxLength ?? Infinity);
+  return emitter.document(JSON.parse(wellFormedSurrogates(json)) as unknown);
 }
 
 const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]|[\ud800-\udfff]/;
@@ -46,9 +61,10 @@ function wellFormedSurrogates(json: string): string {
 }
 
 /**
- * Maximum nesting of arrays/objects: Go's encoding/json refuses documents nested
- * deeper than 10000, so jsonToYaml accepts exactly what the Go agent accepts, and
- * toYaml turns a cyclic value into a clear error instead of a hang.
+ * Default maximum nesting of arrays/objects: Go's encoding/json refuses documents nested
+ * deeper than 10000, and toYaml turns a cyclic value into a clear error instead of a hang.
+ * Callers converting server objects ask for much less (YamlLimits): the output of a chain d
+ * levels deep grows as 2·d² bytes, so 10000 levels would be 200 MB of indentation.
  */
 const MAX_DEPTH = 10000;
 
@@ -667,6 +683,10 @@ function spaces(n: number): string {
   return s;
 }
 
+function sizeText(n: number): string {
+  return n % (1024 * 1024) === 0 ? `${n / (1024 * 1024)} MiB` : `${n} characters`;
+}
+
 function hex(v: number, width: number): string {
   return v.toString(16).toUpperCase().padStart(width, '0');
 }
@@ -721,10 +741,13 @@ class Emitter {
   private indent = -1;
   private readonly indents: number[] = [];
   private readonly stack: Frame[] = [];
+  private length = 0;
 
   constructor(
     private readonly sortKeys: boolean,
     private readonly rejectNonFinite: boolean,
+    private readonly maxDepth = MAX_DEPTH,
+    private readonly maxLength = Infinity,
   ) {}
 
   document(value: unknown): string {
@@ -738,6 +761,9 @@ class Emitter {
   }
 
   private write(text: string): void {
+    // Checked as it grows, so that a huge result is refused before it is held.
+    this.length += text.length;
+    if (this.length > this.maxLength) throw new YamlLimitError(`the YAML would be larger than ${sizeText(this.maxLength)}`);
     this.chunk += text;
     if (this.chunk.length > 8192) {
       this.chunk.charCodeAt(0); // makes V8 flatten the rope now, while it is small
@@ -828,9 +854,11 @@ class Emitter {
 
   /** Called when entering any collection, empty ones included (as Go's json scanner counts). */
   private checkDepth(): void {
-    if (this.stack.length >= MAX_DEPTH) {
+    if (this.stack.length < this.maxDepth) return;
+    if (this.maxDepth === MAX_DEPTH) {
       throw new Error(`cannot convert value to YAML: nesting deeper than ${MAX_DEPTH} levels (cyclic value?)`);
     }
+    throw new YamlLimitError(`nesting deeper than ${this.maxDepth} levels`);
   }
 
   private sequence(items: unknown[], inSequenceItem: boolean): void {

@@ -4,7 +4,7 @@ import { dirname, isAbsolute, join } from 'node:path';
 import { AgentError } from '../errors';
 import { ensureDir, fileExists, readIfExists, writeFileAtomic } from '../fs';
 import { log } from '../log';
-import { jsonToYaml } from '../yaml';
+import { jsonToYaml, YamlLimitError } from '../yaml';
 import type { OsPlugin, PluginContext } from './types';
 
 export const CLOUD_INIT_FILE = 'cloud-init.yaml';
@@ -18,6 +18,14 @@ export const BOOTSTRAP_PATHS: Record<string, string> = {
 };
 
 const FILE_MODE = 0o644;
+
+/**
+ * Bounds on what the server's free-form objects become (SPEC §11): far above any real config,
+ * far below what exhausts a small device (a chain nested d levels deep is ~2·d² bytes of YAML:
+ * 24 KB of JSON became a 32 MB file, 480 KB ran a 512 MiB heap out of memory).
+ */
+export const MAX_OBJECT_DEPTH = 256;
+export const MAX_GENERATED_FILE_BYTES = 8 * 1024 * 1024;
 const SYSTEM_DIR_MODE = 0o755;
 const PRIVATE_DIR_MODE = 0o700;
 
@@ -46,6 +54,10 @@ export class DummyPlugin implements OsPlugin {
   }
 
   private dump(name: string, content: string, what: string): void {
+    const bytes = Buffer.byteLength(content);
+    if (bytes > MAX_GENERATED_FILE_BYTES) {
+      throw new AgentError(`${what} as YAML is ${bytes} bytes, more than the ${MAX_GENERATED_FILE_BYTES / (1024 * 1024)} MiB limit of a generated file`);
+    }
     const path = this.workFile(name);
     log.debug(`writing ${what} to ${this.hostWorkPath(name)}`);
     ensureDir(dirname(path), PRIVATE_DIR_MODE);
@@ -54,9 +66,10 @@ export class DummyPlugin implements OsPlugin {
 
   private yamlOf(json: string, what: string): string {
     try {
-      return jsonToYaml(json);
+      return jsonToYaml(json, { maxDepth: MAX_OBJECT_DEPTH, maxLength: MAX_GENERATED_FILE_BYTES });
     } catch (err) {
-      throw new AgentError(`converting ${what} to YAML: ${(err as Error).message}`);
+      const limit = err instanceof YamlLimitError ? ' (the limit for a server object)' : '';
+      throw new AgentError(`converting ${what} to YAML: ${(err as Error).message}${limit}`);
     }
   }
 

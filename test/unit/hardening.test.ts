@@ -1,0 +1,122 @@
+// Issue 15: a broken or hostile server (or an operator's typo) cannot crash, stall or flood the
+// agent, and secret-bearing files stay private. One section per item of the issue; each test
+// failed on the code before the fix (511b1cb).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { setLogSink } from '../../src/log';
+import { reconcileOsVersion } from '../../src/phases/os-version';
+import { install } from '../../src/phases/install';
+import { reset } from '../../src/phases/reset';
+import { DummyPlugin } from '../../src/plugins/dummy';
+import { HostRoot } from '../../src/fs';
+import { jsonToYaml, toYaml } from '../../src/yaml';
+import { type ScriptedApi, WORK_DIR, phaseHarness, reportedConditions, startScriptedApi } from '../support/scripted-api';
+
+let api: ScriptedApi;
+let logs: string[] = [];
+let restoreSink: () => void = () => {};
+
+test.before(async () => {
+  api = await startScriptedApi();
+});
+test.after(async () => {
+  await api.close();
+});
+test.before.each(() => {
+  api.reset();
+  logs = [];
+  restoreSink = setLogSink((line) => logs.push(line));
+});
+test.after.each(() => restoreSink());
+
+/** `{"a":{"a":...1...}}`, `depth` objects deep. */
+const MAX_GENERATED_FILE_BYTES = 8 * 1024 * 1024; // SPEC §11
+
+const chain = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+
+// ---- 1. Depth and size limits ---------------------------------------------------------------
+
+function dummyIn(root: string): DummyPlugin {
+  const plugin = new DummyPlugin();
+  const host = { currentHostname: () => 'h', setHostname: async () => {}, reboot: async () => {}, powerOff: async () => {} };
+  plugin.init({ workDir: WORK_DIR, configPath: '/etc/elemental/agent/config.yaml', debug: false, root: new HostRoot(root), host });
+  return plugin;
+}
+
+test('1: a server object 256 levels deep is converted, 257 levels is refused before any output', async () => {
+  const h = await phaseHarness(api);
+  try {
+    const plugin = dummyIn(h.root);
+    plugin.reconcileOSVersion(chain(256));
+    const file = join(h.root, WORK_DIR, 'os-version.yaml');
+    assert.is(readFileSync(file, 'utf8'), jsonToYaml(chain(256)));
+    assert.throws(() => plugin.install(chain(257)), /install config to YAML: nesting deeper than 256 levels \(the limit for a server object\)/);
+    assert.not.ok(existsSync(join(h.root, WORK_DIR, 'install.yaml')));
+    // The issue's case: 24 KB of nesting was a 32 MB os-version.yaml.
+    assert.throws(() => plugin.reconcileOSVersion(chain(4000)), /nesting deeper than 256 levels/);
+    assert.is(readFileSync(file, 'utf8'), jsonToYaml(chain(256)), 'the previous file is left as it was');
+  } finally {
+    h.cleanup();
+  }
+});
+
+test('1: a generated file is at most 8 MiB: wide objects within the depth limit are refused too', async () => {
+  const h = await phaseHarness(api);
+  try {
+    const plugin = dummyIn(h.root);
+    // 150 chains of 200 levels: 340 KB of JSON, ~12 MB of YAML.
+    const wide = `{${Array.from({ length: 150 }, (_, i) => `"k${i}":${chain(200)}`).join(',')}}`;
+    assert.throws(() => plugin.reset(wide), /reset config to YAML: the YAML would be larger than 8 MiB/);
+    // Multi-byte text: fewer characters than the limit, more bytes.
+    const wideChars = JSON.stringify({ v: 'é'.repeat(MAX_GENERATED_FILE_BYTES / 2 + 10) });
+    assert.throws(() => plugin.install(wideChars), /install config as YAML is \d+ bytes, more than the 8 MiB limit of a generated file/);
+    // Just under the limit is written.
+    const under = JSON.stringify({ v: 'x'.repeat(MAX_GENERATED_FILE_BYTES - 10) });
+    plugin.install(under);
+    assert.is(statSync(join(h.root, WORK_DIR, 'install.yaml')).size, MAX_GENERATED_FILE_BYTES - 10 + 'v: \n'.length);
+  } finally {
+    h.cleanup();
+  }
+});
+
+test('1: beyond a limit each step fails with its condition and the agent goes on', async () => {
+  const h = await phaseHarness(api);
+  try {
+    // Run: OSVersionReconciliationFailed, and the next reconcile with a sane object succeeds.
+    assert.is(await reconcileOsVersion(h.ctx, { osVersionManagement: JSON.parse(chain(300)) }), 'failed');
+    assert.is(await reconcileOsVersion(h.ctx, { osVersionManagement: { osImage: 'v1' } }), 'reconciled');
+    const [failedOs, readyOs] = reportedConditions(api);
+    assert.is(failedOs?.reason, 'OSVersionReconciliationFailed');
+    assert.match(failedOs?.message ?? '', /nesting deeper than 256 levels/);
+    assert.is(readyOs?.status, 'True');
+
+    // Install: InstallationFailed, retried; the second answer is sane.
+    api.reset();
+    let answers = 0;
+    const deepInstall = JSON.stringify({ config: { elemental: { install: JSON.parse(chain(300)) } } });
+    api.answer('registration', () => ({ body: answers++ === 0 ? deepInstall : '{"config":{"elemental":{"install":{"device":"/dev/sda"}}}}' }));
+    await install(h.ctx);
+    const installConditions = reportedConditions(api);
+    assert.ok(installConditions.some((c) => c.reason === 'InstallationFailed' && /nesting deeper than 256 levels/.test(c.message ?? '')));
+    assert.is(installConditions.at(-1)?.type, 'InstallationReady');
+    assert.is(readFileSync(join(h.root, WORK_DIR, 'install.yaml'), 'utf8'), 'device: /dev/sda\n');
+
+    // Reset: ResetFailed, retried.
+    api.reset();
+    answers = 0;
+    const wideReset = JSON.stringify({ config: { elemental: { reset: Object.fromEntries(Array.from({ length: 150 }, (_, i) => [`k${i}`, JSON.parse(chain(200))])) } } });
+    api.answer('registration', () => ({ body: answers++ === 0 ? wideReset : '{"config":{"elemental":{"reset":{"wipe":true}}}}' }));
+    await reset(h.ctx);
+    const resetConditions = reportedConditions(api);
+    assert.ok(resetConditions.some((c) => c.reason === 'ResetFailed' && /larger than 8 MiB/.test(c.message ?? '')));
+    assert.is(readFileSync(join(h.root, WORK_DIR, 'reset.yaml'), 'utf8'), 'wipe: true\n');
+    assert.ok(logs.some((l) => l.startsWith('ERROR') && l.includes('nesting deeper than 256 levels')));
+  } finally {
+    h.cleanup();
+  }
+});
+
+test.run();
+
