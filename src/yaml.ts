@@ -354,7 +354,14 @@ function goParseIntOK(s: string, base: number, signed: boolean): boolean {
       }
     }
   }
+  // Leading zeros never overflow; past them, more than 64 characters is beyond 2^64 in any
+  // base (or not a number at all): a server's 60 MB digit string is refused here, at once,
+  // instead of by a quadratic BigInt().
+  let first = i;
+  while (first < s.length - 1 && s.charCodeAt(first) === 0x30) first++;
+  if (s.length - first > 64) return false;
   for (let j = i; j < s.length; j++) if (digitValue(s.charCodeAt(j)) >= base) return false;
+  i = first;
   const digits = s.length - i;
   // Short enough to be in range whatever the base: skip the BigInt.
   if (digits * Math.log2(base) < 62) return true;
@@ -577,25 +584,51 @@ function runeAt(r: Runes, i: number): number {
   return typeof r === 'string' ? r.charCodeAt(i) : r[i] ?? 0;
 }
 
-/** Digit run value as Go computes it in an int64 (wrapping; non-ASCII digits count as rune-'0'). */
-function digitRun(r: Runes, i: number, start: number): { end: number; value: bigint | number } {
-  let end = i;
-  let ascii = true;
-  while (end < r.length && isDigitRune(runeAt(r, end))) {
-    if (runeAt(r, end) > 0x39) ascii = false;
-    end++;
-  }
-  if (ascii && end - i <= 15) {
-    let v = start;
-    for (let k = i; k < end; k++) v = v * 10 + runeAt(r, k) - 0x30;
-    return { end, value: v };
-  }
-  let v = BigInt(start);
-  for (let k = i; k < end; k++) v = BigInt.asIntN(64, v * 10n + BigInt(runeAt(r, k) - 0x30));
-  return { end, value: v };
+/**
+ * A digit run's value as Go computes it in an int64 (wrapping; non-ASCII digits count as
+ * rune-'0'), kept as two 32-bit halves: linear in the run's length, no BigInt.
+ */
+interface DigitRun {
+  end: number;
+  /** High 32 bits, signed. */
+  hi: number;
+  /** Low 32 bits, unsigned. */
+  lo: number;
 }
 
-function keyLess(a: Runes, b: Runes): boolean {
+const TWO_32 = 0x1_0000_0000;
+
+function digitRun(r: Runes, i: number, start: number): DigitRun {
+  let hi = 0;
+  let lo = start;
+  let end = i;
+  for (; end < r.length; end++) {
+    const c = runeAt(r, end);
+    if (c < 0x30 || (c > 0x39 && !(c >= 0x80 && isDigitRune(c)))) break;
+    // v = v * 10 + digit (mod 2^64): every intermediate stays below 2^53, so exact.
+    const low = lo * 10 + (c - 0x30);
+    const carry = Math.floor(low / TWO_32);
+    lo = low - carry * TWO_32;
+    hi = (hi * 10 + carry) % TWO_32;
+  }
+  return { end, hi: hi | 0, lo };
+}
+
+/** The digit runs starting at a given position of one key, as the sort asks for them again. */
+type RunCache = Map<number, DigitRun>;
+
+function cachedDigitRun(r: Runes, i: number, start: number, cache: RunCache | undefined): DigitRun {
+  if (!cache) return digitRun(r, i, start);
+  const slot = i * 2 + start;
+  let run = cache.get(slot);
+  if (!run) {
+    run = digitRun(r, i, start);
+    cache.set(slot, run);
+  }
+  return run;
+}
+
+function keyLess(a: Runes, b: Runes, aCache?: RunCache, bCache?: RunCache): boolean {
   const n = Math.min(a.length, b.length);
   let digits = false;
   for (let i = 0; i < n; i++) {
@@ -619,15 +652,10 @@ function keyLess(a: Runes, b: Runes): boolean {
         }
       }
     }
-    const ra = digitRun(a, i, start);
-    const rb = digitRun(b, i, start);
-    let av = ra.value;
-    let bv = rb.value;
-    if (typeof av !== typeof bv) {
-      av = BigInt(av);
-      bv = BigInt(bv);
-    }
-    if (av !== bv) return av < bv;
+    const ra = cachedDigitRun(a, i, start, aCache);
+    const rb = cachedDigitRun(b, i, start, bCache);
+    if (ra.hi !== rb.hi) return ra.hi < rb.hi;
+    if (ra.lo !== rb.lo) return ra.lo < rb.lo;
     if (ra.end !== rb.end) return ra.end < rb.end;
     return ai < bi;
   }
@@ -645,21 +673,25 @@ const compareAsciiKeys = (x: string, y: string): number => (x === y ? 0 : keyLes
 function sortKeysInPlace(keys: string[]): void {
   if (keys.length < 2) return;
   let ascii = true;
-  for (let i = 0; ascii && i < keys.length; i++) {
+  // Keys with long digit runs (a server's 16 MB of numeric keys) keep each run's value once
+  // computed: a sort asks for the same runs again and again.
+  let longRuns = false;
+  for (let i = 0; i < keys.length; i++) {
     const k = keys[i] as string;
+    let run = 0;
     for (let j = 0; j < k.length; j++) {
-      if (k.charCodeAt(j) >= 0x80) {
-        ascii = false;
-        break;
-      }
+      const c = k.charCodeAt(j);
+      if (c >= 0x80) ascii = false;
+      run = c >= 0x30 && c <= 0x39 ? run + 1 : 0;
+      if (run > 15) longRuns = true;
     }
   }
-  if (ascii) {
+  if (ascii && !longRuns) {
     keys.sort(compareAsciiKeys);
     return;
   }
-  const items = keys.map((k) => ({ k, r: toRunes(k) }));
-  items.sort((x, y) => (x.k === y.k ? 0 : keyLess(x.r, y.r) ? -1 : 1));
+  const items = keys.map((k) => ({ k, r: ascii ? k : toRunes(k), cache: longRuns ? new Map<number, DigitRun>() : undefined }));
+  items.sort((x, y) => (x.k === y.k ? 0 : keyLess(x.r, y.r, x.cache, y.cache) ? -1 : 1));
   for (let i = 0; i < items.length; i++) keys[i] = (items[i] as { k: string }).k;
 }
 

@@ -118,5 +118,52 @@ test('1: beyond a limit each step fails with its condition and the agent goes on
   }
 });
 
+// ---- 3. Linear big-integer paths ------------------------------------------------------------
+
+/** The best of three runs, in ms: what the code costs, with less of the machine's noise. */
+function bestOf(run: () => void): number {
+  let best = Infinity;
+  for (let i = 0; i < 3; i++) {
+    const started = process.hrtime.bigint();
+    run();
+    best = Math.min(best, Number(process.hrtime.bigint() - started) / 1e6);
+  }
+  return best;
+}
+
+test('3: a long digit string costs about what a plain string of the same size costs', () => {
+  const size = 4_000_000;
+  const digits = JSON.stringify({ v: '1'.repeat(size) });
+  const plain = JSON.stringify({ v: 'a'.repeat(size) });
+  assert.is(jsonToYaml(digits).length, size + 4, 'a number too big for int64 or float64 stays a plain string');
+  const ratio = bestOf(() => jsonToYaml(digits)) / bestOf(() => jsonToYaml(plain));
+  // Measured: ~1 (before the fix: ~45, BigInt parsing is quadratic).
+  assert.ok(ratio < 4, `digits took ${ratio.toFixed(1)}x the time of a plain string`);
+});
+
+test('3: sorting long numeric keys costs about what sorting long letter keys costs', () => {
+  const per = 16 * 1024;
+  const numeric: Record<string, number> = {};
+  const letters: Record<string, number> = {};
+  for (let i = 1; i * per <= 8_000_000; i++) {
+    numeric[`${i}${'7'.repeat(per - 8)}${String(i).padStart(7, '0')}`] = 1;
+    letters[`k${i}${'x'.repeat(per - 8)}${String(i).padStart(6, '0')}`] = 1;
+  }
+  const ratio = bestOf(() => toYaml(numeric)) / bestOf(() => toYaml(letters));
+  // Measured: ~2 (before the fix: ~6 at this size and growing, one BigInt per digit).
+  assert.ok(ratio < 4, `numeric keys took ${ratio.toFixed(1)}x the time of letter keys`);
+});
+
+test('3: digit runs still order as yaml.v3 orders them (int64 wrap included)', () => {
+  const keys = ['a10', 'a9', 'a09', 'a0', 'a99999999999999999999', 'a18446744073709551617', 'a9223372036854775808', 'a2'];
+  // Go yaml.v3 order: run values compared as wrapping int64 (9223372036854775808 wraps negative,
+  // 18446744073709551617 wraps to 1, 99999999999999999999 to 7766279631452241919).
+  const order = toYaml(Object.fromEntries(keys.map((k) => [k, 1])))
+    .trim()
+    .split('\n')
+    .map((l) => l.slice(0, -3));
+  assert.equal(order, ['a9223372036854775808', 'a0', 'a18446744073709551617', 'a2', 'a9', 'a09', 'a10', 'a99999999999999999999']);
+});
+
 test.run();
 
