@@ -11,7 +11,7 @@ import { userAgent } from '../version';
 import { extractStringField } from './json-field';
 import { proxyFor, type Proxy } from './proxy';
 import { TlsTrust } from './tls';
-import { Transport, TransportError, type TransportErrorKind } from './transport';
+import { type ResponseLimit, Transport, TransportError, type TransportErrorKind } from './transport';
 import type {
   ApiBootstrapResponse,
   ApiHostCreateRequest,
@@ -21,7 +21,14 @@ import type {
 } from './types';
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
-export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+/**
+ * Caps on an answer's body, per endpoint, for what it carries (SPEC §11): registration and host
+ * answers are config and a few labels (a 60 MB host answer took the agent to 1.2 GB of RSS); a
+ * bootstrap can hold a whole control plane's files.
+ */
+export const REGISTRATION_AND_HOST_LIMIT: ResponseLimit = { bytes: 4 * 1024 * 1024, for: 'registration and host answers' };
+export const BOOTSTRAP_LIMIT: ResponseLimit = { bytes: 64 * 1024 * 1024, for: 'bootstrap answers' };
+export const DEFAULT_MAX_RESPONSE_BYTES = BOOTSTRAP_LIMIT.bytes;
 
 /** The bootstrap answer as the client hands it over: the config as bytes. */
 export interface BootstrapConfig {
@@ -66,7 +73,7 @@ export interface ApiClientOptions {
   insecureAllowHttp?: boolean | undefined;
   /** Deadline of each request, connect to last body byte. Default 30 s. */
   timeoutMs?: number | undefined;
-  /** Cap on a response body. Default 64 MiB. */
+  /** A lower cap on every response body than the endpoint's own (REGISTRATION_AND_HOST_LIMIT, BOOTSTRAP_LIMIT). */
   maxResponseBytes?: number | undefined;
   identity: Identity;
   root?: HostRoot | undefined;
@@ -85,6 +92,7 @@ export class ElementalClient {
   readonly #identity: Identity;
   readonly #transport: Transport;
   readonly #proxy: Proxy | undefined;
+  readonly #maxResponseBytes: number;
 
   constructor(o: ApiClientOptions) {
     if (!o.uri) throw new AgentError('registration uri is not set: set registration.uri');
@@ -112,6 +120,7 @@ export class ElementalClient {
     this.#base = base;
     this.#token = o.registrationToken || undefined;
     this.#identity = o.identity;
+    this.#maxResponseBytes = maxResponseBytes;
     const tls = new TlsTrust({
       caCert: o.caCert,
       useSystemCertPool: o.useSystemCertPool,
@@ -172,7 +181,7 @@ export class ElementalClient {
   async getBootstrap(name: string): Promise<BootstrapConfig> {
     const op: ApiOperation = 'getting bootstrap';
     checkName(op, name);
-    const body = await this.#call(op, 'GET', `/hosts/${encodeURIComponent(name)}/bootstrap`, 200, { host: name });
+    const body = await this.#call(op, 'GET', `/hosts/${encodeURIComponent(name)}/bootstrap`, 200, { host: name, limit: BOOTSTRAP_LIMIT });
     const extracted = extractStringField(body, 'config');
     if (extracted) {
       const { format } = checkShape(op, extracted.rest, bootstrapShape) as ApiBootstrapResponse;
@@ -187,7 +196,7 @@ export class ElementalClient {
     method: string,
     suffix: string,
     expect: number,
-    o: { registration?: boolean; host?: string; json?: unknown },
+    o: { registration?: boolean; host?: string; json?: unknown; limit?: ResponseLimit },
   ): Promise<Buffer> {
     const url = new URL(this.#base.href);
     if (suffix) url.pathname = `${url.pathname.replace(/\/+$/, '')}${suffix}`;
@@ -206,7 +215,9 @@ export class ElementalClient {
     const started = Date.now();
     let res;
     try {
-      res = await this.#transport.request({ method, url, headers, body, expectStatus: expect });
+      const endpointLimit = o.limit ?? REGISTRATION_AND_HOST_LIMIT;
+      const limit = { ...endpointLimit, bytes: Math.min(endpointLimit.bytes, this.#maxResponseBytes) };
+      res = await this.#transport.request({ method, url, headers, body, expectStatus: expect, limit });
     } catch (err) {
       if (err instanceof StopRequested) throw err;
       log.debug(`${method} ${url.pathname} failed after ${Date.now() - started} ms: ${errorMessage(err)}`);

@@ -30,6 +30,7 @@ export interface TransportOptions {
   /** The proxy for this client's origin (see proxyFor), if any. */
   proxy?: Proxy | undefined;
   timeoutMs: number;
+  /** Cap on a response body, unless the request sets its own. */
   maxResponseBytes: number;
   /** Aborts in-flight requests (SIGTERM/SIGINT): they reject with StopRequested at once. */
   signal?: AbortSignal | undefined;
@@ -42,6 +43,14 @@ export interface TransportRequest {
   body?: Buffer | undefined;
   /** When the status differs, only a short prefix of the body is read (it is for logs). */
   expectStatus?: number | undefined;
+  /** This request's cap on the body, named in the error (e.g. "registration and host answers"). */
+  limit?: ResponseLimit | undefined;
+}
+
+export interface ResponseLimit {
+  bytes: number;
+  /** What the limit is for, as the message says it: "the 4 MiB limit for <for>". */
+  for: string;
 }
 
 export interface TransportResponse {
@@ -80,7 +89,8 @@ export class Transport {
   }
 
   request(r: TransportRequest): Promise<TransportResponse> {
-    const { timeoutMs, maxResponseBytes } = this.#o;
+    const { timeoutMs } = this.#o;
+    const cap: ResponseLimit = r.limit ?? { bytes: this.#o.maxResponseBytes, for: 'responses' };
     return new Promise<TransportResponse>((resolve, reject) => {
       const sockets: Sockets = [];
       let req: ClientRequest | undefined;
@@ -141,11 +151,11 @@ export class Transport {
         req.on('response', (res) => {
           const status = res.statusCode ?? 0;
           const unexpected = r.expectStatus !== undefined && status !== r.expectStatus;
-          const limit = unexpected ? ERROR_BODY_BYTES : maxResponseBytes;
+          const limit = unexpected ? ERROR_BODY_BYTES : cap.bytes;
           const done = (body: Buffer) => succeed({ status, headers: res.headers, body });
           const declared = Number(res.headers['content-length']);
           if (!unexpected && Number.isFinite(declared) && declared > limit) {
-            fail(tooLarge(limit));
+            fail(tooLarge(cap));
             return;
           }
           // With a declared length the body is copied into one buffer as it arrives, so a big
@@ -162,7 +172,7 @@ export class Transport {
             if (settled) return;
             if (total + chunk.length > limit || (sized && total + chunk.length > sized.length)) {
               if (!unexpected) {
-                fail(tooLarge(limit));
+                fail(tooLarge(cap));
                 return;
               }
               chunks.push(chunk.subarray(0, limit - total));
@@ -331,9 +341,9 @@ function networkError(err: Error): TransportError {
   return new TransportError('network', err.message.replace(/\s*\n\s*/g, ' '), (err as NodeJS.ErrnoException).code);
 }
 
-function tooLarge(limit: number): TransportError {
-  const size = limit >= 1024 * 1024 ? `${Math.round(limit / (1024 * 1024))} MiB` : `${limit} bytes`;
-  return new TransportError('too-large', `response body exceeds the ${size} limit`);
+function tooLarge(limit: ResponseLimit): TransportError {
+  const size = limit.bytes >= 1024 * 1024 ? `${Math.round(limit.bytes / (1024 * 1024))} MiB` : `${limit.bytes} bytes`;
+  return new TransportError('too-large', `the answer is too large: more than the ${size} limit for ${limit.for}; reading stopped there`);
 }
 
 /** URL.hostname keeps IPv6 brackets; sockets want them off. */

@@ -574,7 +574,7 @@ test('response bodies are capped (declared length and chunked)', async () => {
   const big = JSON.stringify({ name: 'x'.repeat(4096) });
   httpsApi.route = (_req, res) => json(res, 200, big);
   let err = await rejection(c.patchHost('h', {}));
-  assert.is(err.message, 'patching host: response body exceeds the 1024 bytes limit');
+  assert.is(err.message, 'patching host: the answer is too large: more than the 1024 bytes limit for registration and host answers; reading stopped there');
   assert.is(err.kind, 'too-large');
   httpsApi.route = (_req, res) => {
     res.writeHead(200, { 'Content-Type': 'application/json' });
@@ -582,17 +582,17 @@ test('response bodies are capped (declared length and chunked)', async () => {
     res.end(big.slice(8 * 512));
   };
   err = await rejection(c.patchHost('h', {}));
-  assert.is(err.message, 'patching host: response body exceeds the 1024 bytes limit');
+  assert.is(err.message, 'patching host: the answer is too large: more than the 1024 bytes limit for registration and host answers; reading stopped there');
   // Just under the cap is fine.
   httpsApi.route = (_req, res) => json(res, 200, { name: 'x'.repeat(1000) });
   assert.is((await within(c.patchHost('h', {}))).name?.length, 1000);
-  // The default cap is 64 MiB.
+  // Without an override, a host answer's cap is 4 MiB (the bootstrap's 64 MiB: hardening.test.ts).
   httpsApi.route = (_req, res) => {
-    res.writeHead(200, { 'Content-Length': String(65 * 1024 * 1024) });
+    res.writeHead(200, { 'Content-Length': String(5 * 1024 * 1024) });
     res.write('{');
   };
   err = await rejection(client(httpsUri, { caCert: pki.caCertPem }).patchHost('h', {}));
-  assert.is(err.message, 'patching host: response body exceeds the 64 MiB limit');
+  assert.is(err.message, 'patching host: the answer is too large: more than the 4 MiB limit for registration and host answers; reading stopped there');
 });
 
 // ---- scheme -------------------------------------------------------------------------------

@@ -31,6 +31,15 @@ test.before.each(() => {
 });
 test.after.each(() => restoreSink());
 
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected a rejection');
+}
+
 /** `{"a":{"a":...1...}}`, `depth` objects deep. */
 const MAX_GENERATED_FILE_BYTES = 8 * 1024 * 1024; // SPEC §11
 
@@ -113,6 +122,52 @@ test('1: beyond a limit each step fails with its condition and the agent goes on
     assert.ok(resetConditions.some((c) => c.reason === 'ResetFailed' && /larger than 8 MiB/.test(c.message ?? '')));
     assert.is(readFileSync(join(h.root, WORK_DIR, 'reset.yaml'), 'utf8'), 'wipe: true\n');
     assert.ok(logs.some((l) => l.startsWith('ERROR') && l.includes('nesting deeper than 256 levels')));
+  } finally {
+    h.cleanup();
+  }
+});
+
+// ---- 2. Per-endpoint response caps ----------------------------------------------------------
+
+const MiB = 1024 * 1024;
+
+/** A body of `bytes` bytes that is a valid answer, if the agent read it all. */
+const paddedAnswer = (bytes: number, extra = '') => {
+  const head = `{${extra}"labels":{"pad":"`;
+  return `${head}${'x'.repeat(bytes - head.length - 3)}"}}`;
+};
+
+test('2: registration and host answers stop at 4 MiB, declared or streamed, and say which limit applied', async () => {
+  const h = await phaseHarness(api);
+  try {
+    const tooLarge = /the answer is too large: more than the 4 MiB limit for registration and host answers; reading stopped there/;
+    for (const chunked of [false, true]) {
+      api.answer('patchHost', { body: paddedAnswer(4 * MiB + 1), chunked });
+      const host = await rejection(h.ctx.client.patchHost('h1', {}));
+      assert.match(host.message, /^patching host: /);
+      assert.match(host.message, tooLarge);
+      api.answer('registration', { body: paddedAnswer(6 * MiB), chunked });
+      const registration = await rejection(h.ctx.client.getRegistration());
+      assert.match(registration.message, /^getting registration: /);
+      assert.match(registration.message, tooLarge);
+    }
+    // At the cap exactly, the answer is read.
+    api.answer('patchHost', { body: paddedAnswer(4 * MiB) });
+    assert.is((await h.ctx.client.patchHost('h1', {})).labels?.pad?.length, 4 * MiB - '{"labels":{"pad":"'.length - 3);
+  } finally {
+    h.cleanup();
+  }
+});
+
+test('2: a bootstrap answer may be up to 64 MiB, not more', async () => {
+  const h = await phaseHarness(api);
+  try {
+    const config = 'c'.repeat(6 * MiB);
+    api.answer('bootstrap', { body: JSON.stringify({ format: 'cloud-config', config }) });
+    assert.is((await h.ctx.client.getBootstrap('h1')).config?.length, config.length);
+    api.answer('bootstrap', { body: Buffer.alloc(64 * MiB + 1, 0x20), chunked: true });
+    const err = await rejection(h.ctx.client.getBootstrap('h1'));
+    assert.match(err.message, /^getting bootstrap: the answer is too large: more than the 64 MiB limit for bootstrap answers/);
   } finally {
     h.cleanup();
   }
