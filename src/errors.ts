@@ -20,6 +20,20 @@ export class AgentError extends Error {
   }
 }
 
+/**
+ * An AgentError whose message tells local facts the server must not learn (whether a path of
+ * this host exists, what it is): condition messages sent to the server use `forServer`, the
+ * local log keeps the whole message.
+ */
+export class LocalDetailError extends AgentError {
+  readonly forServer: string;
+  constructor(message: string, forServer: string) {
+    super(message);
+    this.name = 'LocalDetailError';
+    this.forServer = forServer;
+  }
+}
+
 /** Wrong command line: exit 2. */
 export class UsageError extends AgentError {
   constructor(message: string) {
@@ -32,4 +46,26 @@ export class UsageError extends AgentError {
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
+}
+
+/** Characters JSON.stringify leaves as they are that a terminal or log viewer may act on. */
+const INVISIBLE_OR_CONTROL = /[\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g;
+
+/**
+ * A string from outside (the server, a file) as it may appear in a log line or message: in
+ * double quotes, cut to `max` characters ("..." after the closing quote says so), every control
+ * character escaped, so it can neither forge a line nor drive a terminal.
+ */
+export function quote(value: string, max = 100): string {
+  let text = value;
+  let cut = false;
+  if (text.length > max) {
+    let end = max;
+    const last = text.charCodeAt(end - 1);
+    if (last >= 0xd800 && last <= 0xdbff) end--; // keep a surrogate pair whole
+    text = text.slice(0, end);
+    cut = true;
+  }
+  const quoted = JSON.stringify(text).replace(INVISIBLE_OR_CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return cut ? `${quoted}...` : quoted;
 }

@@ -2,10 +2,10 @@
 // and the system pool only with agent.useSystemCertPool). Node's bundled Mozilla roots are
 // never used: the secure context is built with an explicit (possibly empty) CA list.
 import { X509Certificate } from 'node:crypto';
-import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, type Stats } from 'node:fs';
 import { createSecureContext, type SecureContext } from 'node:tls';
-import { join } from 'node:path';
-import { AgentError, errorMessage } from '../errors';
+import { isAbsolute, join } from 'node:path';
+import { AgentError, LocalDetailError, errorMessage, quote } from '../errors';
 import type { HostRoot } from '../fs';
 import { log } from '../log';
 
@@ -78,38 +78,82 @@ export class TlsTrust {
   }
 }
 
+/** A caCert file is a bundle of a few CAs: anything bigger is not one (SPEC §11). */
+export const MAX_CA_CERT_BYTES = 1024 * 1024;
+
+/** What the server is told when a caCert file cannot be used: nothing about this host's files. */
+const CA_FILE_FOR_SERVER = 'registration.caCert: cannot use the CA certificate file (the reason is in the agent log)';
+
 /**
- * Reads registration.caCert: a host path when that file exists, inline PEM otherwise.
+ * Reads registration.caCert: inline PEM, or the absolute host path of a PEM file.
  * Returns the certificate blocks; anything that is not a parsable certificate is an AgentError.
  */
 export function loadCaCert(caCert: string, root: HostRoot): string[] {
   let text = caCert;
   let source = 'registration.caCert';
+  let fromFile = false;
   if (!caCert.includes('-----BEGIN')) {
-    const path = root.resolve(caCert.trim());
-    let isFile = false;
-    try {
-      const st = statSync(path);
-      if (st.isDirectory()) throw new AgentError(`registration.caCert: ${path} is a directory, not a PEM file`);
-      isFile = true;
-    } catch (err) {
-      if (err instanceof AgentError) throw err;
-      // Not an existing file: fall through and treat the value as inline PEM (and fail below).
-    }
-    if (isFile) {
-      try {
-        text = readFileSync(path, 'utf8');
-      } catch (err) {
-        throw new AgentError(`registration.caCert: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`);
-      }
-      source = `registration.caCert file ${path}`;
-    } else {
+    const hostPath = caCert.trim();
+    if (!isAbsolute(hostPath)) {
       throw new AgentError(
-        `registration.caCert is neither an existing file nor a PEM certificate (no file ${path}): ` +
-          'give the CA certificate inline or the path of its PEM file',
+        `registration.caCert ${quote(hostPath, 60)} is neither a PEM certificate nor an absolute path: ` +
+          'give the CA certificate inline or the absolute path of its PEM file',
       );
     }
+    text = readCaFile(root.resolve(hostPath), hostPath);
+    source = `registration.caCert file ${quote(hostPath)}`;
+    fromFile = true;
   }
+  try {
+    return certificateBlocks(text, source);
+  } catch (err) {
+    if (fromFile && err instanceof AgentError) throw new LocalDetailError(err.message, CA_FILE_FOR_SERVER);
+    throw err;
+  }
+}
+
+/**
+ * A caCert file's text. Opened non-blocking (a FIFO would block open() where no signal reaches
+ * it), accepted only as a regular file (fstat on the handle: /dev/zero never ends), at most
+ * MAX_CA_CERT_BYTES. Failures are LocalDetailErrors: the server may have sent the path.
+ */
+function readCaFile(path: string, hostPath: string): string {
+  const what = `registration.caCert file ${quote(hostPath)}`;
+  const refuse = (reason: string) => new LocalDetailError(`${what} ${reason}`, CA_FILE_FOR_SERVER);
+  let fd: number;
+  try {
+    fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOCTTY);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw refuse(code === 'ENOENT' ? 'does not exist: give the absolute path of a PEM file, or the certificate inline' : `cannot be opened: ${code ?? errorMessage(err)}`);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw refuse(`is not a regular file (${fileKind(st)}): give the path of a PEM file`);
+    if (st.size > MAX_CA_CERT_BYTES) throw refuse(`is larger than ${MAX_CA_CERT_BYTES / (1024 * 1024)} MiB: it should hold a few PEM certificates`);
+    // Read one byte past the limit: a file that grew since fstat is refused too.
+    const buffer = Buffer.alloc(MAX_CA_CERT_BYTES + 1);
+    let length = 0;
+    for (let n; length < buffer.length && (n = readSync(fd, buffer, length, buffer.length - length, null)) > 0; ) length += n;
+    if (length > MAX_CA_CERT_BYTES) throw refuse(`is larger than ${MAX_CA_CERT_BYTES / (1024 * 1024)} MiB: it should hold a few PEM certificates`);
+    return buffer.toString('utf8', 0, length);
+  } catch (err) {
+    if (err instanceof AgentError) throw err;
+    throw refuse(`cannot be read: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function fileKind(st: Stats): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  if (st.isSocket()) return 'a socket';
+  return 'not a file';
+}
+
+function certificateBlocks(text: string, source: string): string[] {
   const blocks = text.match(CERT_BLOCK) ?? [];
   if (blocks.length === 0) {
     throw new AgentError(`${source} holds no PEM certificate ("-----BEGIN CERTIFICATE-----")`);

@@ -2,7 +2,7 @@
 // and retry loops that wait one reconciliation period and stop promptly on SIGTERM/SIGINT.
 import type { AgentContext } from '../agent';
 import type { ApiCondition, ApiHostPatchRequest, ApiHostResponse } from '../api/types';
-import { AgentError, errorMessage } from '../errors';
+import { AgentError, LocalDetailError, errorMessage } from '../errors';
 import { log } from '../log';
 import { StopRequested, checkStop } from '../signals';
 
@@ -38,7 +38,7 @@ export async function step<T>(stepName: string, action: () => T | Promise<T>): P
 const MAX_CONDITION_MESSAGE = 1000;
 
 export function conditionMessage(err: unknown): string {
-  const message = errorMessage(err);
+  const message = err instanceof LocalDetailError ? err.forServer : errorMessage(err);
   return message.length > MAX_CONDITION_MESSAGE ? `${message.slice(0, MAX_CONDITION_MESSAGE - 3)}...` : message;
 }
 

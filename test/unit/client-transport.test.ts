@@ -628,9 +628,9 @@ test('TLS: trusted via a caCert file path, resolved under the HostRoot', async (
   mkdirSync(join(rootDir, 'etc/elemental'), { recursive: true });
   copyFileSync(pki.caCertPath, join(rootDir, 'etc/elemental/ca.crt'));
   await within(client(httpsUri, { caCert: '/etc/elemental/ca.crt', root: new HostRoot(rootDir) }).getRegistration());
-  // The same host path without the root does not exist: neither a file nor PEM.
+  // The same host path without the root does not exist.
   const err = constructionError(() => client(httpsUri, { caCert: '/etc/elemental/ca.crt' }));
-  assert.match(err.message, /registration\.caCert is neither an existing file nor a PEM certificate/);
+  assert.match(err.message, /registration\.caCert file "\/etc\/elemental\/ca\.crt" does not exist/);
 });
 
 test('TLS: useSystemCertPool reads SSL_CERT_FILE / SSL_CERT_DIR from the given env', async () => {
@@ -682,7 +682,7 @@ test('TLS: insecureSkipTlsVerify accepts an untrusted server', async () => {
 test('TLS: an unparsable caCert is an AgentError at construction', () => {
   const broken = pki.caCertPem.replace(/\n[A-Za-z0-9+/]{20}/, '\n!!!!notbase64!!!!!!!');
   const cases: Array<[string, RegExp]> = [
-    ['hello world', /neither an existing file nor a PEM certificate/],
+    ['hello world', /registration\.caCert "hello world" is neither a PEM certificate nor an absolute path/],
     ['-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n', /certificate 1 of 1 is not a valid X\.509 certificate/],
     [broken, /not a valid X\.509 certificate/],
     ['-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n', /holds no PEM certificate/],
@@ -694,8 +694,8 @@ test('TLS: an unparsable caCert is an AgentError at construction', () => {
   }
   const garbageFile = join(tmp, 'garbage.crt');
   writeFileSync(garbageFile, 'not a certificate\n');
-  assert.match(constructionError(() => client(httpsUri, { caCert: garbageFile })).message, new RegExp(`file ${garbageFile} holds no PEM certificate`));
-  assert.match(constructionError(() => client(httpsUri, { caCert: tmp })).message, /is a directory/);
+  assert.match(constructionError(() => client(httpsUri, { caCert: garbageFile })).message, new RegExp(`file "${garbageFile}" holds no PEM certificate`));
+  assert.match(constructionError(() => client(httpsUri, { caCert: tmp })).message, /is not a regular file \(a directory\)/);
 });
 
 // ---- proxies ------------------------------------------------------------------------------

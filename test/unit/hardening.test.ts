@@ -3,10 +3,12 @@
 // failed on the code before the fix (511b1cb).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setLogSink } from '../../src/log';
 import { reconcileOsVersion } from '../../src/phases/os-version';
+import { register } from '../../src/phases/register';
+import { loadCaCert } from '../../src/api/tls';
 import { install } from '../../src/phases/install';
 import { reset } from '../../src/phases/reset';
 import { DummyPlugin } from '../../src/plugins/dummy';
@@ -218,6 +220,59 @@ test('3: digit runs still order as yaml.v3 orders them (int64 wrap included)', (
     .split('\n')
     .map((l) => l.slice(0, -3));
   assert.equal(order, ['a9223372036854775808', 'a0', 'a18446744073709551617', 'a2', 'a9', 'a09', 'a10', 'a99999999999999999999']);
+});
+
+// ---- 5. caCert that is not a regular file (FIFO and /dev/zero: e2e/hardening.test.ts) --------
+
+test('5: a caCert file over 1 MiB is refused, in one line naming caCert', async () => {
+  const h = await phaseHarness(api);
+  try {
+    mkdirSync(join(h.root, 'etc/elemental'), { recursive: true });
+    writeFileSync(join(h.root, 'etc/elemental/big.pem'), Buffer.alloc(1024 * 1024 + 1, 0x41));
+    assert.throws(() => loadCaCert('/etc/elemental/big.pem', new HostRoot(h.root)), /^registration\.caCert file "\/etc\/elemental\/big\.pem" is larger than 1 MiB/);
+  } finally {
+    h.cleanup();
+  }
+});
+
+test('5: the condition sent to the server does not tell whether a path of the host exists, or what it is', async () => {
+  const h = await phaseHarness(api);
+  try {
+    mkdirSync(join(h.root, 'etc/elemental/a-directory'), { recursive: true });
+    writeFileSync(join(h.root, 'etc/elemental/not-pem'), 'hello\n');
+    writeFileSync(join(h.root, 'etc/elemental/big'), Buffer.alloc(1024 * 1024 + 1, 0x41));
+    const paths = ['/etc/elemental/absent', '/etc/elemental/a-directory', '/etc/elemental/not-pem', '/etc/elemental/big', '/etc/shadow-x'];
+    const sent: string[] = [];
+    const logged: string[] = [];
+    for (const caCert of paths) {
+      api.reset();
+      api.answer('registration', {
+        body: JSON.stringify({ config: { elemental: { registration: { uri: api.uri, caCert }, agent: { insecureAllowHttp: true } } } }),
+      });
+      api.answer('patchHost', (body) => (body === '{}' ? { status: 404 } : { body: '{}' }));
+      const err = await rejection(register(h.ctx, { install: false }));
+      logged.push(err.message);
+      const failed = reportedConditions(api).find((c) => c.reason === 'RegistrationFailed');
+      sent.push(failed?.message ?? 'none');
+    }
+    assert.equal(new Set(sent).size, 1, `one message for every case, got:\n${sent.join('\n')}`);
+    assert.match(sent[0] ?? '', /^registration\.caCert: cannot use the CA certificate file/);
+    assert.not.match(sent[0] ?? '', /etc/);
+    // The local log says what is wrong.
+    assert.match(logged[0] ?? '', /"\/etc\/elemental\/absent" does not exist/);
+    assert.match(logged[1] ?? '', /is not a regular file \(a directory\)/);
+    assert.match(logged[2] ?? '', /holds no PEM certificate/);
+    assert.match(logged[3] ?? '', /is larger than 1 MiB/);
+  } finally {
+    h.cleanup();
+  }
+});
+
+// ---- 6. Relative paths, plugin ownership ------------------------------------------------------
+
+test('6: a relative caCert that is not PEM text is an error naming the key (not a file of the working dir)', () => {
+  assert.throws(() => loadCaCert('ca.pem', new HostRoot('/')), /^registration\.caCert "ca\.pem" is neither a PEM certificate nor an absolute path/);
+  assert.throws(() => loadCaCert('./etc/ca.pem', new HostRoot('/')), /is neither a PEM certificate nor an absolute path/);
 });
 
 test.run();
