@@ -22,11 +22,13 @@ import type {
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 /**
- * Caps on an answer's body, per endpoint, for what it carries (SPEC §11): registration and host
- * answers are config and a few labels (a 60 MB host answer took the agent to 1.2 GB of RSS); a
- * bootstrap can hold a whole control plane's files.
+ * Caps on an answer's body, per endpoint, for what it carries (SPEC §11). Registration and host
+ * answers are config, labels and free-form objects: 8 MiB, the size of the largest file the
+ * agent generates from them, and room for the 5 MB osVersionManagement the bench reconciles
+ * (a 60 MB host answer took the agent to 1.2 GB of RSS). A bootstrap can hold a whole control
+ * plane's files.
  */
-export const REGISTRATION_AND_HOST_LIMIT: ResponseLimit = { bytes: 4 * 1024 * 1024, for: 'registration and host answers' };
+export const REGISTRATION_AND_HOST_LIMIT: ResponseLimit = { bytes: 8 * 1024 * 1024, for: 'registration and host answers' };
 export const BOOTSTRAP_LIMIT: ResponseLimit = { bytes: 64 * 1024 * 1024, for: 'bootstrap answers' };
 export const DEFAULT_MAX_RESPONSE_BYTES = BOOTSTRAP_LIMIT.bytes;
 

@@ -49,7 +49,7 @@ export interface TransportRequest {
 
 export interface ResponseLimit {
   bytes: number;
-  /** What the limit is for, as the message says it: "the 4 MiB limit for <for>". */
+  /** What the limit is for, as the message says it: "the 8 MiB limit for <for>". */
   for: string;
 }
 

@@ -586,13 +586,13 @@ test('response bodies are capped (declared length and chunked)', async () => {
   // Just under the cap is fine.
   httpsApi.route = (_req, res) => json(res, 200, { name: 'x'.repeat(1000) });
   assert.is((await within(c.patchHost('h', {}))).name?.length, 1000);
-  // Without an override, a host answer's cap is 4 MiB (the bootstrap's 64 MiB: hardening.test.ts).
+  // Without an override, a host answer's cap is 8 MiB (the bootstrap's 64 MiB: hardening.test.ts).
   httpsApi.route = (_req, res) => {
-    res.writeHead(200, { 'Content-Length': String(5 * 1024 * 1024) });
+    res.writeHead(200, { 'Content-Length': String(9 * 1024 * 1024) });
     res.write('{');
   };
   err = await rejection(client(httpsUri, { caCert: pki.caCertPem }).patchHost('h', {}));
-  assert.is(err.message, 'patching host: the answer is too large: more than the 4 MiB limit for registration and host answers; reading stopped there');
+  assert.is(err.message, 'patching host: the answer is too large: more than the 8 MiB limit for registration and host answers; reading stopped there');
 });
 
 // ---- scheme -------------------------------------------------------------------------------

@@ -3,16 +3,19 @@
 // failed on the code before the fix (511b1cb).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import * as fs from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { setLogSink } from '../../src/log';
 import { reconcileOsVersion } from '../../src/phases/os-version';
 import { register } from '../../src/phases/register';
 import { loadCaCert } from '../../src/api/tls';
+import { loadPlugin, unsafeOwnership } from '../../src/plugins';
 import { install } from '../../src/phases/install';
 import { reset } from '../../src/phases/reset';
 import { DummyPlugin } from '../../src/plugins/dummy';
-import { HostRoot } from '../../src/fs';
+import { HostRoot, ensureDir } from '../../src/fs';
 import { jsonToYaml, toYaml } from '../../src/yaml';
 import { type ScriptedApi, WORK_DIR, phaseHarness, reportedConditions, startScriptedApi } from '../support/scripted-api';
 
@@ -139,23 +142,23 @@ const paddedAnswer = (bytes: number, extra = '') => {
   return `${head}${'x'.repeat(bytes - head.length - 3)}"}}`;
 };
 
-test('2: registration and host answers stop at 4 MiB, declared or streamed, and say which limit applied', async () => {
+test('2: registration and host answers stop at 8 MiB, declared or streamed, and say which limit applied', async () => {
   const h = await phaseHarness(api);
   try {
-    const tooLarge = /the answer is too large: more than the 4 MiB limit for registration and host answers; reading stopped there/;
+    const tooLarge = /the answer is too large: more than the 8 MiB limit for registration and host answers; reading stopped there/;
     for (const chunked of [false, true]) {
-      api.answer('patchHost', { body: paddedAnswer(4 * MiB + 1), chunked });
+      api.answer('patchHost', { body: paddedAnswer(8 * MiB + 1), chunked });
       const host = await rejection(h.ctx.client.patchHost('h1', {}));
       assert.match(host.message, /^patching host: /);
       assert.match(host.message, tooLarge);
-      api.answer('registration', { body: paddedAnswer(6 * MiB), chunked });
+      api.answer('registration', { body: paddedAnswer(12 * MiB), chunked });
       const registration = await rejection(h.ctx.client.getRegistration());
       assert.match(registration.message, /^getting registration: /);
       assert.match(registration.message, tooLarge);
     }
     // At the cap exactly, the answer is read.
-    api.answer('patchHost', { body: paddedAnswer(4 * MiB) });
-    assert.is((await h.ctx.client.patchHost('h1', {})).labels?.pad?.length, 4 * MiB - '{"labels":{"pad":"'.length - 3);
+    api.answer('patchHost', { body: paddedAnswer(8 * MiB) });
+    assert.is((await h.ctx.client.patchHost('h1', {})).labels?.pad?.length, 8 * MiB - '{"labels":{"pad":"'.length - 3);
   } finally {
     h.cleanup();
   }
@@ -164,7 +167,7 @@ test('2: registration and host answers stop at 4 MiB, declared or streamed, and 
 test('2: a bootstrap answer may be up to 64 MiB, not more', async () => {
   const h = await phaseHarness(api);
   try {
-    const config = 'c'.repeat(6 * MiB);
+    const config = 'c'.repeat(12 * MiB);
     api.answer('bootstrap', { body: JSON.stringify({ format: 'cloud-config', config }) });
     assert.is((await h.ctx.client.getBootstrap('h1')).config?.length, config.length);
     api.answer('bootstrap', { body: Buffer.alloc(64 * MiB + 1, 0x20), chunked: true });
