@@ -1,7 +1,8 @@
 // Plugin selection (SPEC §10): built-in dummy, dummy.so paths, or an external .js/.mjs/.cjs.
-import { basename } from 'node:path';
+import { realpathSync, statSync } from 'node:fs';
+import { basename, dirname, isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { AgentError } from '../errors';
+import { AgentError, LocalDetailError, quote } from '../errors';
 import type { HostRoot } from '../fs';
 import { DummyPlugin } from './dummy';
 import { PLUGIN_OPERATIONS, type OsPlugin } from './types';
@@ -15,20 +16,35 @@ export async function loadPlugin(osPlugin: string, root: HostRoot): Promise<OsPl
   if (osPlugin === '' || osPlugin === 'dummy' || basename(osPlugin) === 'dummy.so') return new DummyPlugin();
   if (/\.(m|c)?js$/.test(osPlugin)) return loadExternal(osPlugin, root);
   if (basename(osPlugin) === 'elemental.so') {
-    throw new AgentError(`agent.osPlugin '${osPlugin}': the Elemental OS plugin is not available in this agent; use ${SUPPORTED}`);
+    throw new AgentError(`agent.osPlugin ${quote(osPlugin)}: the Elemental OS plugin is not available in this agent; use ${SUPPORTED}`);
   }
-  throw new AgentError(`agent.osPlugin '${osPlugin}': unsupported plugin; use ${SUPPORTED}`);
+  throw new AgentError(`agent.osPlugin ${quote(osPlugin)}: unsupported plugin; use ${SUPPORTED}`);
 }
 
 async function loadExternal(path: string, root: HostRoot): Promise<OsPlugin> {
-  const file = root.resolve(path);
+  // The agent runs as root: code it imports must not come from its working directory, nor from
+  // a file or directory that anyone but root (or the agent's own user) can change.
+  if (!isAbsolute(path)) {
+    throw new AgentError(`agent.osPlugin ${quote(path)} must be an absolute path (a plugin is never loaded from the working directory)`);
+  }
+  const cannotLoad = (reason: string) =>
+    new LocalDetailError(`agent.osPlugin ${quote(path)}: cannot load plugin: ${reason}`, `agent.osPlugin ${quote(path)}: cannot load plugin (the reason is in the agent log)`);
+  let file: string;
+  try {
+    file = realpathSync(root.resolve(path));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw cannotLoad(code === 'ENOENT' || code === 'ENOTDIR' ? 'file not found' : `${code ?? (err as Error).message}`);
+  }
+  const unsafe = unsafeOwnership(file);
+  if (unsafe) throw cannotLoad(unsafe);
   let mod: Record<string, unknown>;
   try {
     mod = await importModule(pathToFileURL(file).href);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const reason = code === 'ERR_MODULE_NOT_FOUND' || code === 'ENOENT' ? 'file not found' : (err as Error).message.split('\n')[0];
-    throw new AgentError(`agent.osPlugin '${path}': cannot load plugin: ${reason}`);
+    const reason = code === 'ERR_MODULE_NOT_FOUND' || code === 'ENOENT' ? 'file not found' : ((err as Error).message.split('\n')[0] ?? '');
+    throw cannotLoad(reason);
   }
   // Accept `export default plugin`, `export const plugin`, `module.exports = plugin`, or a factory.
   let candidate: unknown = mod.plugin ?? mod.default ?? mod;
@@ -36,7 +52,32 @@ async function loadExternal(path: string, root: HostRoot): Promise<OsPlugin> {
   const plugin = candidate as Partial<OsPlugin> | null;
   const missing = PLUGIN_OPERATIONS.filter((op) => typeof plugin?.[op] !== 'function');
   if (!plugin || missing.length > 0) {
-    throw new AgentError(`agent.osPlugin '${path}': not a plugin: missing operations ${missing.join(', ')}`);
+    throw new AgentError(`agent.osPlugin ${quote(path)}: not a plugin: missing operations ${missing.join(', ')}`);
   }
   return plugin as OsPlugin;
+}
+
+const STICKY = 0o1000;
+
+/**
+ * Why `file` (a real path, no symlinks) is not safe to import, or undefined: the file and every
+ * directory up to / must be owned by root (or, when the agent does not run as root, by its own
+ * user) and writable by nobody else. A directory writable by others is accepted only when it
+ * is root's and sticky (/tmp): there nobody else can rename or replace an entry they do not own,
+ * and the entry below it is checked in turn.
+ */
+export function unsafeOwnership(file: string, uid = process.getuid?.() ?? 0): string | undefined {
+  const trusted = (owner: number) => owner === 0 || owner === uid;
+  for (let path = file; ; path = dirname(path)) {
+    const st = statSync(path);
+    const what = path === file ? 'the plugin file' : `directory ${quote(path)}`;
+    if (!trusted(st.uid)) return `${what} is owned by uid ${st.uid}, not by root${uid === 0 ? '' : ' or the agent user'}`;
+    const othersWrite = (st.mode & 0o022) !== 0;
+    const stickyRootDir = path !== file && st.uid === 0 && (st.mode & STICKY) !== 0;
+    if (othersWrite && !stickyRootDir) {
+      const by = (st.mode & 0o022) === 0o022 ? 'its group and others' : st.mode & 0o020 ? 'its group' : 'others';
+      return `${what} is writable by ${by} (mode ${(st.mode & 0o7777).toString(8)}): make it writable by its owner only`;
+    }
+    if (path === dirname(path)) return undefined;
+  }
 }

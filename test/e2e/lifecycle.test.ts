@@ -309,7 +309,7 @@ test('osPlugin elemental.so or anything unknown: exit 1 naming the supported val
   try {
     const r = await j.run(['register']);
     assert.is(r.code, 1);
-    assert.match(r.stderr, /osPlugin '\/usr\/lib\/elemental\/plugins\/elemental\.so'.*'dummy', a path ending in dummy\.so/);
+    assert.match(r.stderr, /osPlugin "\/usr\/lib\/elemental\/plugins\/elemental\.so".*'dummy', a path ending in dummy\.so/);
     assert.is(withoutTimestamps(r.stderr).split('\n').filter((l) => l.startsWith('ERROR')).length, 1);
     assert.not.match(r.stderr, /\n\s+at /, 'no stack trace');
     assert.equal(j.api.requests, []);

@@ -278,5 +278,58 @@ test('6: a relative caCert that is not PEM text is an error naming the key (not 
   assert.throws(() => loadCaCert('./etc/ca.pem', new HostRoot('/')), /is neither a PEM certificate nor an absolute path/);
 });
 
+const PLUGIN_FIXTURE = join(process.cwd(), 'test/fixtures/plugins/recording-plugin.mjs');
+
+async function pluginError(osPlugin: string, root: string): Promise<string> {
+  return (await rejection(loadPlugin(osPlugin, new HostRoot(root)))).message;
+}
+
+test('6: osPlugin must be an absolute path: a server cannot have a file of the working dir imported', async () => {
+  const h = await phaseHarness(api);
+  try {
+    assert.match(await pluginError('plugin.js', h.root), /^agent\.osPlugin "plugin\.js" must be an absolute path/);
+    assert.match(await pluginError('../x/plugin.mjs', h.root), /must be an absolute path/);
+  } finally {
+    h.cleanup();
+  }
+});
+
+test('6: a .js plugin (or a directory on its path) not owned by root or writable by others is refused', async () => {
+  const h = await phaseHarness(api);
+  try {
+    const dir = join(h.root, 'opt/plugins');
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    chmodSync(dir, 0o755);
+    copyFileSync(PLUGIN_FIXTURE, join(dir, 'ok.mjs'));
+    chmodSync(join(dir, 'ok.mjs'), 0o644);
+    // Safe: loads (the temp root sits in /tmp, root's and sticky).
+    const plugin = await loadPlugin('/opt/plugins/ok.mjs', new HostRoot(h.root));
+    assert.type(plugin.install, 'function');
+    // A symlink is followed to the real file, which is checked.
+    symlinkSync(join(dir, 'ok.mjs'), join(h.root, 'opt/link.mjs'));
+    assert.type((await loadPlugin('/opt/link.mjs', new HostRoot(h.root))).install, 'function');
+
+    copyFileSync(PLUGIN_FIXTURE, join(dir, 'world.mjs'));
+    chmodSync(join(dir, 'world.mjs'), 0o666);
+    assert.match(await pluginError('/opt/plugins/world.mjs', h.root), /cannot load plugin: the plugin file is writable by its group and others \(mode 666\)/);
+    copyFileSync(PLUGIN_FIXTURE, join(dir, 'group.mjs'));
+    chmodSync(join(dir, 'group.mjs'), 0o664);
+    assert.match(await pluginError('/opt/plugins/group.mjs', h.root), /the plugin file is writable by its group/);
+    if (process.getuid?.() === 0) {
+      copyFileSync(PLUGIN_FIXTURE, join(dir, 'user.mjs'));
+      chownSync(join(dir, 'user.mjs'), 1000, 1000);
+      assert.match(await pluginError('/opt/plugins/user.mjs', h.root), /the plugin file is owned by uid 1000, not by root/);
+    }
+    chmodSync(dir, 0o777);
+    assert.match(await pluginError('/opt/plugins/ok.mjs', h.root), new RegExp(`directory "${dir}" is writable by its group and others \\(mode 777\\)`));
+    chmodSync(dir, 0o1777);
+    assert.type((await loadPlugin('/opt/plugins/ok.mjs', new HostRoot(h.root))).install, 'function', 'root-owned sticky, as /tmp');
+    // As another user: that user's files are trusted too, other users' are not.
+    assert.is(unsafeOwnership(join(dir, 'ok.mjs'), 1234), undefined);
+  } finally {
+    h.cleanup();
+  }
+});
+
 test.run();
 
