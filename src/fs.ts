@@ -3,6 +3,7 @@
 import * as nodeFs from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { log } from './log';
 
 /** Maps host paths (as configured, reported and written into files) to paths on this machine. */
 export class HostRoot {
@@ -137,31 +138,88 @@ function fsyncDir(dir: string): void {
   }
 }
 
+const DIR_OPEN_FLAGS = nodeFs.constants.O_RDONLY | nodeFs.constants.O_DIRECTORY | nodeFs.constants.O_NOFOLLOW;
+
+/**
+ * Opens a directory without following a symlink in its last component: modes are then set on
+ * the handle (fchmod), so a symlink swapped in after mkdir cannot redirect them.
+ */
+function openDir(path: string): number {
+  try {
+    return nodeFs.openSync(path, DIR_OPEN_FLAGS);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // Linux says ENOTDIR for a symlink when O_DIRECTORY is given too.
+    if (code === 'ELOOP' || (code === 'ENOTDIR' && nodeFs.lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink())) {
+      throw Object.assign(new Error(`${path} is a symbolic link, expected a directory: give the directory it points to`), { code: 'ELOOP' });
+    }
+    if (code === 'ENOTDIR') throw Object.assign(new Error(`${path} exists and is not a directory`), { code: 'ENOTDIR' });
+    throw err;
+  }
+}
+
+/** lstat-based: a dangling symlink exists (and is refused by openDir, not created over). */
+function existsNoFollow(path: string): boolean {
+  try {
+    nodeFs.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Creates a directory with `mode` and any missing parents with `parentMode` (both set
- * explicitly, not via umask): only the directory asked for is private, not /var or /var/lib.
+ * explicitly through the handle, not via umask): only the directory asked for is private, not
+ * /var or /var/lib. An existing directory that its group or others may write (and `mode` does
+ * not allow) is tightened, with one WARN: files the agent keeps there must not be replaceable
+ * by other users. A shared sticky directory (such as /tmp) is refused instead of changed.
  */
 export function ensureDir(path: string, mode: number, parentMode = 0o755): void {
+  const target = resolve(path);
   const missing: string[] = [];
-  let current = resolve(path);
-  while (!nodeFs.existsSync(current)) {
+  let current = target;
+  while (!existsNoFollow(current)) {
     missing.push(current);
     const parent = dirname(current);
     if (parent === current) break;
     current = parent;
   }
-  const target = resolve(path);
+  let createdTarget = false;
   for (const dir of missing.reverse()) {
     const dirMode = dir === target ? mode : parentMode;
     try {
       nodeFs.mkdirSync(dir, { mode: dirMode });
-      nodeFs.chmodSync(dir, dirMode);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      continue; // made by someone else meanwhile: treated as existing
     }
+    if (dir === target) createdTarget = true;
+    else withHandle(openDir(dir), (fd) => nodeFs.fchmodSync(fd, dirMode));
   }
-  if (!nodeFs.statSync(path).isDirectory()) {
-    throw Object.assign(new Error(`${path} exists and is not a directory`), { code: 'ENOTDIR' });
+  withHandle(openDir(target), (fd) => {
+    if (createdTarget) {
+      nodeFs.fchmodSync(fd, mode);
+      return;
+    }
+    const st = nodeFs.fstatSync(fd);
+    const loose = st.mode & 0o022 & ~mode;
+    if (loose === 0) return;
+    const shown = (st.mode & 0o7777).toString(8);
+    if (st.mode & 0o1000) {
+      throw Object.assign(new Error(`${path} is a shared directory (mode ${shown}): give the agent a directory of its own`), { code: 'EPERM' });
+    }
+    const tightened = st.mode & 0o7777 & ~loose;
+    nodeFs.fchmodSync(fd, tightened);
+    log.warn(`directory ${path} was writable by ${loose === 0o022 ? 'its group and others' : loose === 0o020 ? 'its group' : 'others'} (mode ${shown}): changed to ${tightened.toString(8)}`);
+  });
+}
+
+function withHandle(fd: number, use: (fd: number) => void): void {
+  try {
+    use(fd);
+  } finally {
+    nodeFs.closeSync(fd);
   }
 }
 

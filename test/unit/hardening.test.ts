@@ -331,5 +331,61 @@ test('6: a .js plugin (or a directory on its path) not owned by root or writable
   }
 });
 
+// ---- 7. ensureDir: modes through a handle, loose work dirs tightened, symlinks not followed ----
+
+const modeOf = (p: string) => statSync(p).mode & 0o7777;
+
+test('7: an existing work dir others can write (0777) is tightened, with one WARN', async () => {
+  const h = await phaseHarness(api);
+  try {
+    const work = join(h.root, 'work');
+    mkdirSync(work);
+    chmodSync(work, 0o777);
+    ensureDir(work, 0o700);
+    assert.is(modeOf(work), 0o755, 'the write bits of group and others are removed, nothing else');
+    assert.equal(logs.filter((l) => l.startsWith('WARN')), [`WARN  directory ${work} was writable by its group and others (mode 777): changed to 755\n`]);
+    chmodSync(work, 0o750);
+    ensureDir(work, 0o700);
+    assert.is(modeOf(work), 0o750, 'a directory nobody else can write is left as the operator set it');
+    // A shared sticky directory is refused, not changed.
+    chmodSync(work, 0o1777);
+    assert.throws(() => ensureDir(work, 0o700), /is a shared directory \(mode 1777\)/);
+    assert.is(modeOf(work), 0o1777);
+  } finally {
+    h.cleanup();
+  }
+});
+
+test('7: a symlink in place of the directory is not followed, also when swapped in right after mkdir', async () => {
+  const h = await phaseHarness(api);
+  const cjsFs = createRequire(import.meta.url)('node:fs') as typeof fs;
+  const realMkdir = cjsFs.mkdirSync;
+  try {
+    const victim = join(h.root, 'victim');
+    mkdirSync(victim);
+    chmodSync(victim, 0o755);
+    symlinkSync(victim, join(h.root, 'link'));
+    assert.throws(() => ensureDir(join(h.root, 'link'), 0o700), /is a symbolic link, expected a directory/);
+    assert.is(modeOf(victim), 0o755);
+    // Swapped in between mkdir and the mode change: the mode must not land on the victim.
+    const target = join(h.root, 'work');
+    cjsFs.mkdirSync = ((path: fs.PathLike, options?: fs.MakeDirectoryOptions) => {
+      const made = realMkdir(path, options);
+      if (String(path) === target) {
+        renameSync(target, join(h.root, 'moved-away'));
+        symlinkSync(victim, target);
+      }
+      return made;
+    }) as typeof fs.mkdirSync;
+    syncBuiltinESMExports();
+    assert.throws(() => ensureDir(target, 0o700), /is a symbolic link/);
+    assert.is(modeOf(victim), 0o755, 'the symlink was not followed');
+  } finally {
+    cjsFs.mkdirSync = realMkdir;
+    syncBuiltinESMExports();
+    h.cleanup();
+  }
+});
+
 test.run();
 
