@@ -17,7 +17,14 @@ export const BOOTSTRAP_PATHS: Record<string, string> = {
   ignition: '/usr/local/bin/ignition/data/elemental-capi-bootstrap.conf',
 };
 
+/** os-version.yaml and needs.reset: nothing secret, and operators' units may read them. */
 const FILE_MODE = 0o644;
+/**
+ * Files that may carry secrets (SPEC §11): the CAPI bootstrap (cluster join token, on control
+ * planes the CA and service-account keys), cloud-init.yaml (user passwords), install.yaml and
+ * reset.yaml. cloud-init runs as root and reads a 0600 file in /etc/cloud/cloud.cfg.d.
+ */
+const SECRET_FILE_MODE = 0o600;
 
 /**
  * Bounds on what the server's free-form objects become (SPEC §11): far above any real config,
@@ -53,7 +60,7 @@ export class DummyPlugin implements OsPlugin {
     return this.context.root.resolve(this.hostWorkPath(name));
   }
 
-  private dump(name: string, content: string, what: string): void {
+  private dump(name: string, content: string, what: string, mode: number): void {
     const bytes = Buffer.byteLength(content);
     if (bytes > MAX_GENERATED_FILE_BYTES) {
       throw new AgentError(`${what} as YAML is ${bytes} bytes, more than the ${MAX_GENERATED_FILE_BYTES / (1024 * 1024)} MiB limit of a generated file`);
@@ -61,7 +68,7 @@ export class DummyPlugin implements OsPlugin {
     const path = this.workFile(name);
     log.debug(`writing ${what} to ${this.hostWorkPath(name)}`);
     ensureDir(dirname(path), PRIVATE_DIR_MODE);
-    writeFileAtomic(path, content, FILE_MODE);
+    writeFileAtomic(path, content, mode);
   }
 
   private yamlOf(json: string, what: string): string {
@@ -89,11 +96,11 @@ export class DummyPlugin implements OsPlugin {
   }
 
   applyCloudInit(json: string): void {
-    this.dump(CLOUD_INIT_FILE, `#cloud-config\n${this.yamlOf(json, 'cloud config')}`, 'cloud config');
+    this.dump(CLOUD_INIT_FILE, `#cloud-config\n${this.yamlOf(json, 'cloud config')}`, 'cloud config', SECRET_FILE_MODE);
   }
 
   install(json: string): void {
-    this.dump(INSTALL_FILE, this.yamlOf(json, 'install config'), 'install config');
+    this.dump(INSTALL_FILE, this.yamlOf(json, 'install config'), 'install config', SECRET_FILE_MODE);
   }
 
   bootstrap(format: string, config: Buffer): void {
@@ -103,7 +110,7 @@ export class DummyPlugin implements OsPlugin {
     if (fileExists(path)) throw new AgentError(`bootstrap already applied: ${hostPath} exists`);
     ensureDir(dirname(path), SYSTEM_DIR_MODE);
     log.info(`writing ${format} bootstrap config to ${hostPath}`);
-    writeFileAtomic(path, config, FILE_MODE);
+    writeFileAtomic(path, config, SECRET_FILE_MODE);
   }
 
   reconcileOSVersion(json: string): boolean {
@@ -113,18 +120,18 @@ export class DummyPlugin implements OsPlugin {
     if (readIfExists(this.workFile(OS_VERSION_FILE)) === content) {
       log.debug(`${OS_VERSION_FILE} is up to date`);
     } else {
-      this.dump(OS_VERSION_FILE, content, 'OS version management');
+      this.dump(OS_VERSION_FILE, content, 'OS version management', FILE_MODE);
     }
     return false; // the dummy never asks for a reboot
   }
 
   triggerReset(): void {
     log.info(`creating reset sentinel file ${join(this.context.workDir, RESET_SENTINEL_FILE)}`);
-    this.dump(RESET_SENTINEL_FILE, '1\n', 'reset sentinel');
+    this.dump(RESET_SENTINEL_FILE, '1\n', 'reset sentinel', FILE_MODE);
   }
 
   reset(json: string): void {
-    this.dump(RESET_FILE, this.yamlOf(json, 'reset config'), 'reset config');
+    this.dump(RESET_FILE, this.yamlOf(json, 'reset config'), 'reset config', SECRET_FILE_MODE);
     const sentinel = join(this.context.workDir, RESET_SENTINEL_FILE);
     if (fileExists(this.workFile(RESET_SENTINEL_FILE))) {
       throw new AgentError(`needs.reset still exists: ${sentinel} must be removed once the host is prepared for reset`);

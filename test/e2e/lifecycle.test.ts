@@ -117,7 +117,7 @@ test('3. run applies the bootstrap (cloud-config and ignition), reboots, then re
       const first = await j.run(['run']);
       assert.is(first.code, 0, first.stderr);
       assert.is(j.read(target), config, 'written verbatim');
-      assert.is(j.mode(target), 0o644);
+      assert.is(j.mode(target), 0o600, 'a bootstrap carries the join token');
       assert.is(j.mode(dirname(target)), 0o755);
       assert.equal(first.calls, [{ command: 'reboot', args: ['-f'] }]);
       const waiting = conditionOf(j.api.host(j.reg, name)!, 'BootstrapReady')!;

@@ -40,7 +40,7 @@ test('cloud-init, install, reset: the seed files, byte for byte', () => {
   assert.is(s.read(`${WORK}/reset.yaml`), 'foo:\n    bar:\n        foobar: barfoo\n');
   s.plugin.install('');
   assert.is(s.read(`${WORK}/install.yaml`), '', 'empty input → empty file');
-  for (const f of ['cloud-init.yaml', 'install.yaml', 'reset.yaml']) assert.is(s.mode(`${WORK}/${f}`), 0o644);
+  for (const f of ['cloud-init.yaml', 'install.yaml', 'reset.yaml']) assert.is(s.mode(`${WORK}/${f}`), 0o600, `${f} may carry secrets`);
 });
 
 test('OS version: written, never a reboot, and not rewritten when unchanged', () => {

@@ -387,5 +387,39 @@ test('7: a symlink in place of the directory is not followed, also when swapped 
   }
 });
 
+// ---- 8. Modes of what the Dummy plugin writes -------------------------------------------------
+
+test('8: the bootstrap, cloud-init.yaml, install.yaml and reset.yaml are 0600; os-version.yaml and needs.reset 0644', async () => {
+  const h = await phaseHarness(api);
+  const old = process.umask(0o022);
+  try {
+    const plugin = dummyIn(h.root);
+    plugin.applyCloudInit('{"users":[{"name":"root","passwd":"secret"}]}');
+    plugin.install('{"device":"/dev/sda"}');
+    plugin.bootstrap('cloud-config', Buffer.from('#cloud-config\n'));
+    plugin.bootstrap('ignition', Buffer.from('{}'));
+    plugin.reconcileOSVersion('{"osImage":"v1"}');
+    plugin.triggerReset();
+    assert.throws(() => plugin.reset('{"wipe":true}'), /needs\.reset still exists/);
+    const at = (p: string) => modeOf(join(h.root, p));
+    assert.equal(
+      {
+        cloudInit: at(`${WORK_DIR}/cloud-init.yaml`),
+        install: at(`${WORK_DIR}/install.yaml`),
+        reset: at(`${WORK_DIR}/reset.yaml`),
+        cloudConfigBootstrap: at('/etc/cloud/cloud.cfg.d/elemental-capi-bootstrap.cfg'),
+        ignitionBootstrap: at('/usr/local/bin/ignition/data/elemental-capi-bootstrap.conf'),
+        osVersion: at(`${WORK_DIR}/os-version.yaml`),
+        needsReset: at(`${WORK_DIR}/needs.reset`),
+        bootstrapDir: at('/etc/cloud/cloud.cfg.d'),
+      },
+      { cloudInit: 0o600, install: 0o600, reset: 0o600, cloudConfigBootstrap: 0o600, ignitionBootstrap: 0o600, osVersion: 0o644, needsReset: 0o644, bootstrapDir: 0o755 },
+    );
+  } finally {
+    process.umask(old);
+    h.cleanup();
+  }
+});
+
 test.run();
 
