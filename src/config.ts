@@ -3,7 +3,7 @@
 // zero values mean "not set" (as in the reference's Go structs), defaults are applied on load.
 import { readFileSync } from 'node:fs';
 import { formatGoDuration, parseDurationText } from './duration';
-import { AgentError } from './errors';
+import { AgentError, printable } from './errors';
 import { writeFileAtomic, ensureDir } from './fs';
 import { toYaml } from './yaml';
 import { dirname } from 'node:path';
@@ -99,8 +99,9 @@ function describe(value: unknown): string {
   return `${typeof value === 'bigint' ? 'number' : typeof value} ${String(value)}`;
 }
 
+/** For messages: cut, and control characters escaped (the server's values pass here too). */
 function truncate(text: string): string {
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  return text.length > 60 ? printable(text, 57) : printable(text);
 }
 
 function section(raw: Raw, key: string, path: string): Raw {

@@ -50,6 +50,19 @@ export function errorMessage(err: unknown): string {
 
 /** Characters JSON.stringify leaves as they are that a terminal or log viewer may act on. */
 const INVISIBLE_OR_CONTROL = /[\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g;
+/** The same and every C0 control (newline and tab included). */
+const ANY_CONTROL = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g;
+
+const escapeChar = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
+/** `text` cut to `max` characters (never between the halves of a surrogate pair). */
+function cut(text: string, max: number): { text: string; cut: boolean } {
+  if (text.length <= max) return { text, cut: false };
+  let end = max;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return { text: text.slice(0, end), cut: true };
+}
 
 /**
  * A string from outside (the server, a file) as it may appear in a log line or message: in
@@ -57,15 +70,17 @@ const INVISIBLE_OR_CONTROL = /[\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u202
  * character escaped, so it can neither forge a line nor drive a terminal.
  */
 export function quote(value: string, max = 100): string {
-  let text = value;
-  let cut = false;
-  if (text.length > max) {
-    let end = max;
-    const last = text.charCodeAt(end - 1);
-    if (last >= 0xd800 && last <= 0xdbff) end--; // keep a surrogate pair whole
-    text = text.slice(0, end);
-    cut = true;
-  }
-  const quoted = JSON.stringify(text).replace(INVISIBLE_OR_CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-  return cut ? `${quoted}...` : quoted;
+  const c = cut(value, max);
+  const quoted = JSON.stringify(c.text).replace(INVISIBLE_OR_CONTROL, escapeChar);
+  return c.cut ? `${quoted}...` : quoted;
+}
+
+/**
+ * Text that mixes our words with someone else's (a JSON.parse or TLS error naming what it
+ * read, a key inside a path): every control character escaped as \uXXXX, cut to `max`.
+ */
+export function printable(text: string, max = Infinity): string {
+  const c = cut(text, max);
+  const escaped = c.text.replace(ANY_CONTROL, escapeChar);
+  return c.cut ? `${escaped}...` : escaped;
 }

@@ -2,7 +2,7 @@
 // Commands run with execFile (never a shell), so nothing from the server reaches a shell.
 import { hostname as kernelHostname } from 'node:os';
 import { writeFileSync } from 'node:fs';
-import { AgentError } from './errors';
+import { AgentError, quote } from './errors';
 import { HostRoot, ensureDir, readIfExists, writeFileAtomic } from './fs';
 import { log } from './log';
 import { dirname } from 'node:path';
@@ -53,8 +53,7 @@ export function validateHostname(name: string): void {
               ? 'has a label starting or ending with "-"'
               : undefined;
   if (problem) {
-    const shown = name.length > 60 ? `${name.slice(0, 57)}...` : name;
-    throw new AgentError(`invalid hostname ${JSON.stringify(shown)}: it ${problem} (RFC 1123); check agent.hostname.prefix`);
+    throw new AgentError(`invalid hostname ${quote(name, 60)}: it ${problem} (RFC 1123); check agent.hostname.prefix`);
   }
 }
 

@@ -104,9 +104,18 @@ export function setLogSink(write: (line: string) => void): () => void {
   };
 }
 
+// The last guard against log injection (server strings are quoted where they are used): no
+// control character but the newline reaches the output (and each line of a message carries the
+// level prefix, so none can pass for a log line of its own).
+const CONTROL_BUT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+function printable(text: string): string {
+  return text.replace(CONTROL_BUT_NEWLINE, (c) => (c === '\t' ? ' ' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+}
+
 function render(logObj: LogObject): string {
   const level = LEVEL_NAMES[logObj.level] ?? 'INFO';
-  const text = redact(format(...logObj.args.map((a) => (a instanceof Error ? a.message : a))));
+  const text = printable(redact(format(...logObj.args.map((a) => (a instanceof Error ? a.message : a)))));
   if (sink) return renderLines(level, text, 'tty', { colour: false });
   style ??= logStyleFor(stderrFacts());
   return renderLines(level, text, style);

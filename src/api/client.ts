@@ -2,7 +2,7 @@
 // nothing about agent phases. Errors are ApiError with the reference agent's wording:
 // "<operation> returned code '<N>': unexpected return code" for an unexpected status (operators
 // alert on that line, SPEC §8), "<operation>: <cause>" otherwise.
-import { AgentError, errorMessage } from '../errors';
+import { AgentError, errorMessage, printable, quote } from '../errors';
 import { HostRoot } from '../fs';
 import type { Identity } from '../identity';
 import { log, registerSecret } from '../log';
@@ -102,16 +102,16 @@ export class ElementalClient {
     try {
       base = new URL(o.uri);
     } catch {
-      throw new AgentError(`registration uri '${o.uri}' is not a valid URL`);
+      throw new AgentError(`registration uri '${printable(o.uri, 200)}' is not a valid URL`);
     }
     if (base.protocol === 'http:') {
       if (!o.insecureAllowHttp) {
         throw new AgentError(
-          `registration uri '${o.uri}': invalid scheme, use 'https' instead (or set agent.insecureAllowHttp to allow 'http')`,
+          `registration uri '${printable(o.uri, 200)}': invalid scheme, use 'https' instead (or set agent.insecureAllowHttp to allow 'http')`,
         );
       }
     } else if (base.protocol !== 'https:') {
-      throw new AgentError(`registration uri '${o.uri}': invalid scheme, use 'https' instead`);
+      throw new AgentError(`registration uri '${printable(o.uri, 200)}': invalid scheme, use 'https' instead`);
     }
     const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new AgentError(`invalid API request timeout ${timeoutMs} ms`);
@@ -228,8 +228,8 @@ export class ElementalClient {
     }
     log.debug(`${method} ${url.pathname} -> ${res.status} in ${Date.now() - started} ms`);
     if (res.status !== expect) {
-      const text = res.body.toString('utf8').replace(/\s+/g, ' ').trim().slice(0, 200);
-      if (text) log.debug(`${op}: response body: ${text}`);
+      const text = res.body.subarray(0, 4 * 200).toString('utf8').replace(/\s+/g, ' ').trim();
+      if (text) log.debug(`${op}: response body: ${quote(text, 200)}`);
       throw unexpectedStatus(op, res.status);
     }
     return res.body;
@@ -243,7 +243,7 @@ export function unexpectedStatus(op: ApiOperation, status: number): ApiError {
 
 function checkName(op: ApiOperation, name: string): void {
   if (typeof name !== 'string' || name === '' || name === '.' || name === '..') {
-    throw new ApiError(op, `${op}: invalid host name '${String(name)}'`, { kind: 'request' });
+    throw new ApiError(op, `${op}: invalid host name ${quote(String(name), 60)}`, { kind: 'request' });
   }
 }
 
@@ -275,7 +275,7 @@ const freeObject = expect('an object', isObject);
 const stringMap: Check = (v, path) => {
   if (!isObject(v)) throw new ShapeError(`${path} must be a map of strings, got ${typeName(v)}`);
   for (const [k, item] of Object.entries(v)) {
-    if (typeof item !== 'string') throw new ShapeError(`${path}.${k} must be a string, got ${typeName(item)}`);
+    if (typeof item !== 'string') throw new ShapeError(`${path}.${printable(k, 60)} must be a string, got ${typeName(item)}`);
   }
   return v;
 };
@@ -344,7 +344,7 @@ function parseJson(op: ApiOperation, text: string, check: Check): unknown {
   try {
     value = JSON.parse(text);
   } catch (err) {
-    const reason = errorMessage(err).replace(/\s+/g, ' ').slice(0, 120);
+    const reason = printable(errorMessage(err).replace(/\s+/g, ' '), 120);
     throw new ApiError(op, `${op}: invalid JSON in response: ${reason}`, { kind: 'response' });
   }
   return checkShape(op, value, check);

@@ -7,6 +7,7 @@ import { request as httpRequest, type IncomingHttpHeaders, type ClientRequest } 
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { collectGarbage } from '../gc';
+import { printable } from '../errors';
 import { StopRequested } from '../signals';
 import type { Proxy } from './proxy';
 import type { TlsTrust } from './tls';
@@ -245,7 +246,8 @@ export class Transport {
       const e = err as NodeJS.ErrnoException;
       if (e.syscall !== undefined) throw networkError(e);
       const code = e.code;
-      let message = `TLS handshake with ${o.host}:${o.port} failed: ${e.message}`;
+      // OpenSSL's text can carry the server certificate's names: escaped, cut.
+      let message = `TLS handshake with ${o.host}:${o.port} failed: ${printable(e.message, 300)}`;
       if (code && UNTRUSTED_CODES.has(code)) message += `; ${tls.verifyHint()}`;
       throw new TransportError('tls', message, code);
     }
@@ -315,7 +317,7 @@ function tunnel(socket: Socket | TLSSocket, authority: string, proxy: Proxy): Pr
         if (!m) return failWith(`invalid answer to CONNECT ${authority}`);
         const status = Number(m[1]);
         if (status < 200 || status > 299) {
-          return failWith(`CONNECT ${authority} returned code '${status}'${m[2] ? ` (${m[2].slice(0, 80)})` : ''}`);
+          return failWith(`CONNECT ${authority} returned code '${status}'${m[2] ? ` (${printable(m[2], 80)})` : ''}`);
         }
         // The TLS client speaks first: nothing may follow the proxy's answer yet.
         if (buffer.length > end + 4) return failWith(`unexpected data after the answer to CONNECT ${authority}`);
@@ -338,7 +340,7 @@ function networkError(err: Error): TransportError {
   if (err.message === 'socket hang up') {
     return new TransportError('network', 'the server closed the connection without answering (socket hang up)', 'ECONNRESET');
   }
-  return new TransportError('network', err.message.replace(/\s*\n\s*/g, ' '), (err as NodeJS.ErrnoException).code);
+  return new TransportError('network', printable(err.message.replace(/\s*\n\s*/g, ' '), 300), (err as NodeJS.ErrnoException).code);
 }
 
 function tooLarge(limit: ResponseLimit): TransportError {

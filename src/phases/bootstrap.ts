@@ -1,7 +1,7 @@
 // Bootstrap (SPEC §8 run step 4): apply the CAPI bootstrap config and reboot, or, once the
 // bootstrap's sentinel file exists, report the host bootstrapped.
 import type { AgentContext } from '../agent';
-import { AgentError, errorMessage } from '../errors';
+import { AgentError, errorMessage, quote } from '../errors';
 import { fileExists } from '../fs';
 import { log } from '../log';
 import { StopRequested } from '../signals';
@@ -31,7 +31,7 @@ export async function bootstrap(ctx: AgentContext): Promise<BootstrapOutcome> {
       if (answer.config === undefined || answer.config.length === 0) throw new AgentError('the bootstrap answer has no config');
       return { format: answer.format ?? '', config: answer.config };
     });
-    log.info(`applying the ${format || 'unspecified'} bootstrap config`);
+    log.info(`applying the ${format ? quote(format, 60) : 'unspecified'} bootstrap config`);
     await step('applying bootstrap config', () => ctx.plugin.bootstrap(format, config));
     await reportCondition(
       ctx,

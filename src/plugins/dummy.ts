@@ -1,7 +1,7 @@
 // The Dummy OS plugin (the seed): every OS operation becomes a well-known file that the
 // operator's own automation (systemd path units, scripts) acts on.
 import { dirname, isAbsolute, join } from 'node:path';
-import { AgentError } from '../errors';
+import { AgentError, quote } from '../errors';
 import { ensureDir, fileExists, readIfExists, writeFileAtomic } from '../fs';
 import { log } from '../log';
 import { jsonToYaml, YamlLimitError } from '../yaml';
@@ -105,7 +105,7 @@ export class DummyPlugin implements OsPlugin {
 
   bootstrap(format: string, config: Buffer): void {
     const hostPath = BOOTSTRAP_PATHS[format];
-    if (!hostPath) throw new AgentError(`unsupported bootstrap format '${format.slice(0, 40)}' (supported: ${Object.keys(BOOTSTRAP_PATHS).join(', ')})`);
+    if (!hostPath) throw new AgentError(`unsupported bootstrap format ${quote(format, 60)} (supported: ${Object.keys(BOOTSTRAP_PATHS).join(', ')})`);
     const path = this.context.root.resolve(hostPath);
     if (fileExists(path)) throw new AgentError(`bootstrap already applied: ${hostPath} exists`);
     ensureDir(dirname(path), SYSTEM_DIR_MODE);

@@ -413,9 +413,10 @@ test("unexpected status: exactly \"<operation> returned code '<N>': unexpected r
   const bodyLines = logs.slice(before).filter((l) => l.includes('server says no'));
   assert.is(bodyLines.length, 5);
   for (const line of bodyLines) {
-    const shown = line.slice(line.indexOf('server says no'));
-    assert.ok(shown.trimEnd().length <= 200, `at most 200 chars of body: ${shown.length}`);
-    assert.match(line, /^DEBUG/);
+    // Quoted: "<body, cut>"... (the closing quote and the ellipsis are not the body's).
+    const shown = line.slice(line.indexOf('server says no')).replace(/"(\.\.\.)?\n$/, '');
+    assert.ok(shown.length <= 200, `at most 200 chars of body: ${shown.length}`);
+    assert.match(line, /^DEBUG .*response body: "server says no/);
   }
 });
 

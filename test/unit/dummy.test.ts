@@ -68,7 +68,7 @@ test('bootstrap: both formats verbatim, "already applied", unsupported format', 
   assert.is(s.read('/usr/local/bin/ignition/data/elemental-capi-bootstrap.conf'), '{"ignition":{}}');
   assert.throws(() => s.plugin.bootstrap('cloud-config', Buffer.from('again')), /bootstrap already applied/);
   assert.is(s.read('/etc/cloud/cloud.cfg.d/elemental-capi-bootstrap.cfg'), '#cloud-config\nruncmd: [x]\n');
-  assert.throws(() => s.plugin.bootstrap('butane', Buffer.from('x')), /unsupported bootstrap format 'butane'/);
+  assert.throws(() => s.plugin.bootstrap('butane', Buffer.from('x')), /unsupported bootstrap format "butane"/);
 });
 
 test('trigger reset writes needs.reset = "1\\n"; reset fails while it exists', () => {

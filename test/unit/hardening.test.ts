@@ -1,3 +1,7 @@
+// (The helpers these fixes brought, quote() and unsafeOwnership(), are tested in
+// hardening-helpers.test.ts: this file imports only what existed before, so that it can be run
+// against the old code.)
+//
 // Issue 15: a broken or hostile server (or an operator's typo) cannot crash, stall or flood the
 // agent, and secret-bearing files stay private. One section per item of the issue; each test
 // failed on the code before the fix (511b1cb).
@@ -7,11 +11,12 @@ import * as fs from 'node:fs';
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
-import { setLogSink } from '../../src/log';
+import { log, setDebug, setLogSink } from '../../src/log';
+import { bootstrap } from '../../src/phases/bootstrap';
 import { reconcileOsVersion } from '../../src/phases/os-version';
 import { register } from '../../src/phases/register';
 import { loadCaCert } from '../../src/api/tls';
-import { loadPlugin, unsafeOwnership } from '../../src/plugins';
+import { loadPlugin } from '../../src/plugins';
 import { install } from '../../src/phases/install';
 import { reset } from '../../src/phases/reset';
 import { DummyPlugin } from '../../src/plugins/dummy';
@@ -324,8 +329,6 @@ test('6: a .js plugin (or a directory on its path) not owned by root or writable
     assert.match(await pluginError('/opt/plugins/ok.mjs', h.root), new RegExp(`directory "${dir}" is writable by its group and others \\(mode 777\\)`));
     chmodSync(dir, 0o1777);
     assert.type((await loadPlugin('/opt/plugins/ok.mjs', new HostRoot(h.root))).install, 'function', 'root-owned sticky, as /tmp');
-    // As another user: that user's files are trusted too, other users' are not.
-    assert.is(unsafeOwnership(join(dir, 'ok.mjs'), 1234), undefined);
   } finally {
     h.cleanup();
   }
@@ -417,6 +420,61 @@ test('8: the bootstrap, cloud-init.yaml, install.yaml and reset.yaml are 0600; o
     );
   } finally {
     process.umask(old);
+    h.cleanup();
+  }
+});
+
+// ---- 10. Log injection -------------------------------------------------------------------------
+
+const FORGED_FORMAT = 'x\nINFO  bootstrap applied by operator\x1b[2J';
+
+/** Nothing in the output a terminal acts on, and no line that the message itself started. */
+function assertNoInjection(lines: string[]) {
+  const text = lines.join('');
+  assert.not.match(text, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/, `a control character reached the log:\n${text}`);
+  for (const line of text.split('\n')) assert.not.match(line, /^INFO {2}bootstrap applied by operator/, `a forged line:\n${text}`);
+}
+
+test('10: a bootstrap format with a newline and a terminal escape is quoted in the log and the condition', async () => {
+  const h = await phaseHarness(api);
+  try {
+    api.answer('bootstrap', { body: JSON.stringify({ format: FORGED_FORMAT, config: '#cloud-config\n' }) });
+    assert.is(await bootstrap(h.ctx), 'failed');
+    assertNoInjection(logs);
+    const shown = '"x\\nINFO  bootstrap applied by operator\\u001b[2J"';
+    assert.ok(logs.some((l) => l.includes(`applying the ${shown} bootstrap config`)), logs.join(''));
+    assert.ok(logs.some((l) => l.startsWith('ERROR') && l.includes(`unsupported bootstrap format ${shown}`)), logs.join(''));
+    const failed = reportedConditions(api).find((c) => c.reason === 'BootstrapFailed');
+    assert.is(failed?.message, `unsupported bootstrap format ${shown} (supported: cloud-config, ignition)`);
+  } finally {
+    h.cleanup();
+  }
+});
+
+test('10: server text in errors and debug lines is escaped and cut: bodies, JSON errors, keys, TLS and proxy text', async () => {
+  const h = await phaseHarness(api);
+  setDebug(true);
+  try {
+    const hostile = `oops\n${'INFO  bootstrap applied by operator'}\x1b[2J\u009b31m\u2028`;
+    api.answer('patchHost', { status: 500, body: hostile.repeat(20) });
+    await rejection(h.ctx.client.patchHost('h1', {}));
+    const bodyLine = logs.find((l) => l.includes('response body:')) ?? '';
+    // Runs of white space (the newline, U+2028) become one space, as before; the rest is escaped.
+    assert.match(bodyLine, /^DEBUG patching host: response body: "oops INFO bootstrap applied by operator\\u001b\[2J\\u009b31m oops/);
+    assert.ok(bodyLine.length < 300, 'cut');
+    api.answer('patchHost', { body: `{"a": ${hostile}` });
+    const invalid = await rejection(h.ctx.client.patchHost('h1', {}));
+    assert.match(invalid.message, /^patching host: invalid JSON in response: /);
+    assert.not.match(invalid.message, /[\u0000-\u001f\u007f-\u009f\u2028]/);
+    api.answer('patchHost', { body: JSON.stringify({ labels: { [hostile]: 1 } }) });
+    const key = await rejection(h.ctx.client.patchHost('h1', {}));
+    assert.match(key.message, /^patching host: unexpected response: labels\.oops\\u000aINFO {2}bootstrap applied by operator\\u001b\[2J/);
+    // Whatever slips through is still escaped by the logger, and embedded lines are indented.
+    log.info(`one\n${'INFO  bootstrap applied by operator'}\x1b[2J`);
+    assert.is(logs.at(-1), 'INFO  one\n      INFO  bootstrap applied by operator\\u001b[2J\n');
+    assertNoInjection(logs);
+  } finally {
+    setDebug(false);
     h.cleanup();
   }
 });
