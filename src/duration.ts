@@ -2,16 +2,18 @@
 // them) and formatting exactly like Duration.String(). Nanoseconds are bigint so that every
 // Go duration round-trips exactly.
 
-const UNIT_NS: Record<string, bigint> = {
-  ns: 1n,
-  us: 1_000n,
-  'µs': 1_000n, // U+00B5
-  'μs': 1_000n, // U+03BC
-  ms: 1_000_000n,
-  s: 1_000_000_000n,
-  m: 60_000_000_000n,
-  h: 3_600_000_000_000n,
-};
+// A Map, not an object: the unit comes from outside, and "5__proto__" or "1constructor" must
+// be an invalid duration, not Object.prototype's members multiplied by a BigInt.
+const UNIT_NS = new Map<string, bigint>([
+  ['ns', 1n],
+  ['us', 1_000n],
+  ['µs', 1_000n], // U+00B5
+  ['μs', 1_000n], // U+03BC
+  ['ms', 1_000_000n],
+  ['s', 1_000_000_000n],
+  ['m', 60_000_000_000n],
+  ['h', 3_600_000_000_000n],
+]);
 
 const MAX_DURATION = (1n << 63n) - 1n;
 
@@ -32,7 +34,7 @@ export function parseGoDuration(text: string): bigint | undefined {
     if (!m) return undefined;
     const [whole, intDigits = '', fracDigits, unit = ''] = m;
     if (intDigits === '' && (fracDigits === undefined || fracDigits === '')) return undefined;
-    const scale = UNIT_NS[unit];
+    const scale = UNIT_NS.get(unit);
     if (scale === undefined) return undefined;
     let value = BigInt(intDigits || '0') * scale;
     if (fracDigits) {

@@ -12,10 +12,11 @@ export const INSTALL_FILE = 'install.yaml';
 export const OS_VERSION_FILE = 'os-version.yaml';
 export const RESET_FILE = 'reset.yaml';
 export const RESET_SENTINEL_FILE = 'needs.reset';
-export const BOOTSTRAP_PATHS: Record<string, string> = {
-  'cloud-config': '/etc/cloud/cloud.cfg.d/elemental-capi-bootstrap.cfg',
-  ignition: '/usr/local/bin/ignition/data/elemental-capi-bootstrap.conf',
-};
+/** Bootstrap format → host path. A Map: the format is the server's ("__proto__" is no format). */
+export const BOOTSTRAP_PATHS: ReadonlyMap<string, string> = new Map([
+  ['cloud-config', '/etc/cloud/cloud.cfg.d/elemental-capi-bootstrap.cfg'],
+  ['ignition', '/usr/local/bin/ignition/data/elemental-capi-bootstrap.conf'],
+]);
 
 /** os-version.yaml and needs.reset: nothing secret, and operators' units may read them. */
 const FILE_MODE = 0o644;
@@ -104,8 +105,8 @@ export class DummyPlugin implements OsPlugin {
   }
 
   bootstrap(format: string, config: Buffer): void {
-    const hostPath = BOOTSTRAP_PATHS[format];
-    if (!hostPath) throw new AgentError(`unsupported bootstrap format ${quote(format, 60)} (supported: ${Object.keys(BOOTSTRAP_PATHS).join(', ')})`);
+    const hostPath = BOOTSTRAP_PATHS.get(format);
+    if (!hostPath) throw new AgentError(`unsupported bootstrap format ${quote(format, 60)} (supported: ${[...BOOTSTRAP_PATHS.keys()].join(', ')})`);
     const path = this.context.root.resolve(hostPath);
     if (fileExists(path)) throw new AgentError(`bootstrap already applied: ${hostPath} exists`);
     ensureDir(dirname(path), SYSTEM_DIR_MODE);

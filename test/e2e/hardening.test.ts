@@ -53,4 +53,18 @@ test('5: a caCert that is /dev/zero is refused at once, not read until memory ru
   assertRefused(r, /\(a device\)/);
 });
 
+test('11: ELEMENTAL_AGENT_REQUEST_TIMEOUT=5__proto__ is an ordinary invalid duration, not an unexpected error', async () => {
+  const root = tempRoot();
+  try {
+    mkdirSync(join(root, '/etc/elemental/agent'), { recursive: true });
+    writeFileSync(join(root, CONFIG_PATH), `registration:\n  uri: ${URI.replace('https:', 'http:')}\nagent:\n  insecureAllowHttp: true\n`);
+    const r = await runAgent(['run', '--config', CONFIG_PATH], { root, timeoutMs: 20_000, env: { ELEMENTAL_AGENT_REQUEST_TIMEOUT: '5__proto__' } });
+    assert.is(r.code, 1, r.stderr);
+    assert.match(r.stderr, /^ERROR +ELEMENTAL_AGENT_REQUEST_TIMEOUT='5__proto__': invalid duration/);
+    assert.not.match(r.stderr, /unexpected error|BigInt/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
 test.run();

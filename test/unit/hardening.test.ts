@@ -17,6 +17,8 @@ import { reconcileOsVersion } from '../../src/phases/os-version';
 import { register } from '../../src/phases/register';
 import { loadCaCert } from '../../src/api/tls';
 import { loadPlugin } from '../../src/plugins';
+import { parseDurationText } from '../../src/duration';
+import { parseConfigText } from '../../src/config';
 import { install } from '../../src/phases/install';
 import { reset } from '../../src/phases/reset';
 import { DummyPlugin } from '../../src/plugins/dummy';
@@ -477,6 +479,31 @@ test('10: server text in errors and debug lines is escaped and cut: bodies, JSON
     setDebug(false);
     h.cleanup();
   }
+});
+
+// ---- 11. Built-in property names from outside ---------------------------------------------------
+
+const BUILT_IN_NAMES = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__', 'prototype'];
+
+test('11: a bootstrap format named like a built-in property is an unsupported format', async () => {
+  const h = await phaseHarness(api);
+  try {
+    const plugin = dummyIn(h.root);
+    for (const format of BUILT_IN_NAMES) {
+      assert.throws(() => plugin.bootstrap(format, Buffer.from('x')), /^unsupported bootstrap format "[^"]+" \(supported: cloud-config, ignition\)$/, format);
+    }
+  } finally {
+    h.cleanup();
+  }
+});
+
+test('11: durations with a built-in name as unit are ordinary invalid durations', async () => {
+  for (const name of BUILT_IN_NAMES) {
+    for (const text of [`1${name}`, `5${name}`, `1.5${name}`, `1s2${name}`]) assert.is(parseDurationText(text), undefined, text);
+  }
+  const err = await rejection(parseConfigText('registration:\n  uri: https://x/y\nagent:\n  reconciliation: 1constructor\n', 'config.yaml'));
+  assert.match(err.message, /^config file 'config\.yaml': agent\.reconciliation: invalid duration '1constructor'/);
+  assert.is(parseDurationText('1m30s'), 90_000_000_000n, 'real units still work');
 });
 
 test.run();
