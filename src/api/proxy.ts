@@ -3,7 +3,7 @@
 // first), NO_PROXY/no_proxy excluding hosts. A proxy value without a scheme is http://.
 // Unlike Go, loopback hosts are not exempted implicitly: list them in NO_PROXY.
 import { BlockList, isIP } from 'node:net';
-import { AgentError } from '../errors';
+import { AgentError, printable } from '../errors';
 
 export interface Proxy {
   protocol: 'http:' | 'https:';
@@ -41,6 +41,15 @@ export function proxyFor(target: URL, env: NodeJS.ProcessEnv): Proxy | undefined
 /** Parses a proxy URL; an unsupported or unparsable one is an AgentError (credentials never shown). */
 export function parseProxy(value: string): Proxy {
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`;
+  // A '/', '?' or '#' before the last '@' is a password the URL parser would split (its tail
+  // taken for the host, its head for user:port): refused, and nothing of it shown.
+  const at = withScheme.lastIndexOf('@');
+  if (at !== -1 && /[/?#\\]/.test(withScheme.slice(withScheme.indexOf('//') + 2, at))) {
+    throw new AgentError(
+      `invalid proxy URL '${hideCredentials(value)}' in the environment (HTTPS_PROXY/HTTP_PROXY): ` +
+        "percent-encode any '/', '?', '#', '\\' or '@' in the user name and password",
+    );
+  }
   let url: URL;
   try {
     url = new URL(withScheme);
@@ -49,7 +58,7 @@ export function parseProxy(value: string): Proxy {
   }
   const display = `${url.protocol}//${url.host}`;
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new AgentError(`proxy '${display}': unsupported scheme '${url.protocol.slice(0, -1)}', use 'http' or 'https'`);
+    throw new AgentError(`proxy '${hideCredentials(value)}': unsupported scheme '${printable(url.protocol.slice(0, -1), 20)}', use 'http' or 'https'`);
   }
   if (!url.hostname) throw new AgentError(`invalid proxy URL '${display}' in the environment: no host`);
   const proxy: Proxy = {
@@ -142,7 +151,13 @@ function safeDecode(s: string): string {
   }
 }
 
-/** A proxy value for messages: `user:pass@` removed. */
+/**
+ * A proxy value for messages: everything up to the last `@` removed, whatever the userinfo
+ * holds (an unencoded `/` or `@` in a password made the old pattern miss it), control
+ * characters escaped.
+ */
 export function hideCredentials(value: string): string {
-  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/]*@/i, '$1');
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(value)?.[0] ?? '';
+  const at = value.lastIndexOf('@');
+  return printable(at === -1 ? value : scheme + value.slice(Math.max(at + 1, scheme.length)), 200);
 }

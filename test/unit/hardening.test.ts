@@ -18,6 +18,7 @@ import { register } from '../../src/phases/register';
 import { loadCaCert } from '../../src/api/tls';
 import { loadPlugin } from '../../src/plugins';
 import { parseDurationText } from '../../src/duration';
+import { parseProxy, proxyFor } from '../../src/api/proxy';
 import { parseConfigText } from '../../src/config';
 import { install } from '../../src/phases/install';
 import { reset } from '../../src/phases/reset';
@@ -504,6 +505,28 @@ test('11: durations with a built-in name as unit are ordinary invalid durations'
   const err = await rejection(parseConfigText('registration:\n  uri: https://x/y\nagent:\n  reconciliation: 1constructor\n', 'config.yaml'));
   assert.match(err.message, /^config file 'config\.yaml': agent\.reconciliation: invalid duration '1constructor'/);
   assert.is(parseDurationText('1m30s'), 90_000_000_000n, 'real units still work');
+});
+
+// ---- 12. Proxy password ---------------------------------------------------------------------------
+
+test('12: a proxy URL\'s userinfo is never repeated in a message, whatever the password holds', () => {
+  const secrets = ['hun/ter2', 'qz@xk/w9', 'a7:b8/c9?d0#e1', 'x5\\y6/z7'];
+  for (const password of secrets) {
+    for (const value of [`http://user:${password}@proxy.example:3128`, `user:${password}@proxy.example:3128`, `socks5://user:${password}@proxy.example`]) {
+      let message = '';
+      try {
+        parseProxy(value);
+        proxyFor(new URL('https://api.example/r'), { HTTPS_PROXY: value });
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      for (const piece of [password, ...password.split(/[/@:?#\\]/)].filter((p) => p.length >= 2)) {
+        assert.not.ok(message.includes(piece), `${JSON.stringify(value)} → ${message}`);
+      }
+      assert.not.ok(message.includes('user:'), message);
+    }
+  }
+  assert.throws(() => parseProxy('http://u:hun/ter2@proxy.example:3128'), /^invalid proxy URL 'http:\/\/proxy\.example:3128' in the environment/);
 });
 
 test.run();
