@@ -601,16 +601,35 @@ const TWO_32 = 0x1_0000_0000;
 function digitRun(r: Runes, i: number, start: number): DigitRun {
   let hi = 0;
   let lo = start;
+  // ASCII digits are gathered six at a time: v = v * 10^k + chunk (mod 2^64), where every
+  // intermediate stays below 2^53, so exact.
+  let chunk = 0;
+  let scale = 1;
+  const flush = () => {
+    const low = lo * scale + chunk;
+    const carry = Math.floor(low / TWO_32);
+    lo = low - carry * TWO_32;
+    hi = (hi * scale + carry) % TWO_32;
+    chunk = 0;
+    scale = 1;
+  };
   let end = i;
   for (; end < r.length; end++) {
     const c = runeAt(r, end);
-    if (c < 0x30 || (c > 0x39 && !(c >= 0x80 && isDigitRune(c)))) break;
-    // v = v * 10 + digit (mod 2^64): every intermediate stays below 2^53, so exact.
-    const low = lo * 10 + (c - 0x30);
-    const carry = Math.floor(low / TWO_32);
-    lo = low - carry * TWO_32;
-    hi = (hi * 10 + carry) % TWO_32;
+    if (c >= 0x30 && c <= 0x39) {
+      chunk = chunk * 10 + (c - 0x30);
+      scale *= 10;
+      if (scale === 1_000_000) flush();
+      continue;
+    }
+    if (c < 0x80 || !isDigitRune(c)) break;
+    // A non-ASCII digit counts as rune - '0', as in Go: one step of its own.
+    flush();
+    chunk = c - 0x30;
+    scale = 10;
+    flush();
   }
+  flush();
   return { end, hi: hi | 0, lo };
 }
 
