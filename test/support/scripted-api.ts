@@ -66,9 +66,12 @@ export async function startScriptedApi(): Promise<ScriptedApi> {
       const set = answers.get(route);
       const a = (typeof set === 'function' ? set(sent) : set) ?? {};
       const body = typeof a.body === 'string' ? Buffer.from(a.body, 'utf8') : (a.body ?? Buffer.from('{}'));
+      const status = a.status ?? EXPECTED[route];
       const headers: Record<string, string> = { 'Content-Type': 'application/json', Connection: 'close' };
-      if (!a.chunked) headers['Content-Length'] = String(body.length);
-      res.writeHead(a.status ?? EXPECTED[route], headers);
+      // 204 and 304 have no body: Node drops it, and a Content-Length would promise one.
+      const bodyless = status === 204 || status === 304;
+      if (!a.chunked && !bodyless) headers['Content-Length'] = String(body.length);
+      res.writeHead(status, headers);
       // The client may stop reading at its cap: a reset socket is the expected end then.
       res.on('error', () => {});
       res.socket?.on('error', () => {});
@@ -103,8 +106,8 @@ export interface PhaseHarness {
 }
 
 /** A context as startAgent builds it, against `api`, with the Dummy plugin under a temp root. */
-export async function phaseHarness(api: ScriptedApi, o: { timeoutMs?: number } = {}): Promise<PhaseHarness> {
-  const root = mkdtempSync(join(tmpdir(), 'elemental-harden-'));
+export async function phaseHarness(api: ScriptedApi, o: { timeoutMs?: number; parent?: string } = {}): Promise<PhaseHarness> {
+  const root = mkdtempSync(join(o.parent ?? tmpdir(), 'elemental-harden-'));
   const hostCalls: string[] = [];
   const host: Host = {
     currentHostname: () => 'current',
