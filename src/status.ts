@@ -98,7 +98,7 @@ function contractFiles(workDir: string): { name: string; path: string }[] {
   return [
     { name: INSTALL_FILE, path: join(workDir, INSTALL_FILE) },
     { name: OS_VERSION_FILE, path: join(workDir, OS_VERSION_FILE) },
-    ...Object.entries(BOOTSTRAP_PATHS).map(([format, path]) => ({ name: `bootstrap (${format})`, path })),
+    ...[...BOOTSTRAP_PATHS].map(([format, path]) => ({ name: `bootstrap (${format})`, path })),
     { name: 'bootstrap sentinel', path: BOOTSTRAP_SENTINEL },
     { name: RESET_SENTINEL_FILE, path: join(workDir, RESET_SENTINEL_FILE) },
     { name: RESET_FILE, path: join(workDir, RESET_FILE) },
@@ -185,7 +185,7 @@ export function decide(f: StatusFacts): { state: StatusState; line: string } {
     return { state: 'server-unreachable', line: `server unreachable: ${errorMessage(err)}` };
   }
   const view = server.view;
-  const bootstrapFile = Object.keys(BOOTSTRAP_PATHS)
+  const bootstrapFile = [...BOOTSTRAP_PATHS.keys()]
     .map((format) => `bootstrap (${format})`)
     .find((name) => f.files.has(name));
 

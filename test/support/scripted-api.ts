@@ -5,7 +5,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AgentContext } from '../../src/agent';
 import { ElementalClient } from '../../src/api/client';
@@ -14,6 +13,7 @@ import { HostRoot } from '../../src/fs';
 import type { Host } from '../../src/host';
 import { Identity } from '../../src/identity';
 import { DummyPlugin } from '../../src/plugins/dummy';
+import { tempDir } from './temp';
 
 export type Route = 'registration' | 'createHost' | 'patchHost' | 'deleteHost' | 'bootstrap';
 
@@ -107,7 +107,8 @@ export interface PhaseHarness {
 
 /** A context as startAgent builds it, against `api`, with the Dummy plugin under a temp root. */
 export async function phaseHarness(api: ScriptedApi, o: { timeoutMs?: number; parent?: string } = {}): Promise<PhaseHarness> {
-  const root = mkdtempSync(join(o.parent ?? tmpdir(), 'elemental-harden-'));
+  // In TMPDIR through tempDir (removed at exit even if a test dies half way), or in `parent`.
+  const root = o.parent ? mkdtempSync(join(o.parent, 'elemental-harden-')) : tempDir('elemental-harden-');
   const hostCalls: string[] = [];
   const host: Host = {
     currentHostname: () => 'current',

@@ -55,8 +55,8 @@ test('Elemental API Client Init: should fail on http insecure protocol', () => {
 });
 
 test('Elemental API Client Init: should fail on badly formatted CACert', () => {
-  // Not an existing file, so taken as PEM, and it is none: fatal at start, as in the reference.
-  assert.match(initError({ caCert: 'not a parsable cert' }).message, /registration\.caCert is neither an existing file nor a PEM certificate/);
+  // Neither PEM nor an absolute path: fatal at start, as in the reference.
+  assert.match(initError({ caCert: 'not a parsable cert' }).message, /registration\.caCert "not a parsable cert" is neither a PEM certificate nor an absolute path/);
 });
 
 test('Elemental API Client Init: should fail on badly formatted URI', () => {

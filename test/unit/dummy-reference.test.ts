@@ -99,20 +99,20 @@ test('Dummy Plugin: should reboot', async () => {
 test('Dummy Plugin: should apply cloud-init bootstrap', () => {
   const s = setup();
   s.plugin.bootstrap('cloud-config', Buffer.from('foo\n'));
-  assert.is(BOOTSTRAP_PATHS['cloud-config'], '/etc/cloud/cloud.cfg.d/elemental-capi-bootstrap.cfg');
+  assert.is(BOOTSTRAP_PATHS.get('cloud-config'), '/etc/cloud/cloud.cfg.d/elemental-capi-bootstrap.cfg');
   assert.is(s.read('/etc/cloud/cloud.cfg.d/elemental-capi-bootstrap.cfg'), testdata['bootstrap.config']);
 });
 
 test('Dummy Plugin: should apply ignition bootstrap', () => {
   const s = setup();
   s.plugin.bootstrap('ignition', Buffer.from('foo\n'));
-  assert.is(BOOTSTRAP_PATHS.ignition, '/usr/local/bin/ignition/data/elemental-capi-bootstrap.conf');
+  assert.is(BOOTSTRAP_PATHS.get('ignition'), '/usr/local/bin/ignition/data/elemental-capi-bootstrap.conf');
   assert.is(s.read('/usr/local/bin/ignition/data/elemental-capi-bootstrap.conf'), testdata['bootstrap.config']);
 });
 
 test('Dummy Plugin: should fail on unknown bootstrap format', () => {
   const s = setup();
-  assert.throws(() => s.plugin.bootstrap('uknown', Buffer.from('')), /unsupported bootstrap format 'uknown'/);
+  assert.throws(() => s.plugin.bootstrap('uknown', Buffer.from('')), /unsupported bootstrap format "uknown"/);
   assert.throws(() => statSync(s.at('/etc/cloud')), 'nothing written');
   assert.throws(() => statSync(s.at('/usr/local/bin/ignition')), 'nothing written');
 });

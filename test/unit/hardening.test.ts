@@ -456,7 +456,7 @@ test('10: a bootstrap format with a newline and a terminal escape is quoted in t
     assert.ok(logs.some((l) => l.includes(`applying the ${shown} bootstrap config`)), logs.join(''));
     assert.ok(logs.some((l) => l.startsWith('ERROR') && l.includes(`unsupported bootstrap format ${shown}`)), logs.join(''));
     const failed = reportedConditions(api).find((c) => c.reason === 'BootstrapFailed');
-    assert.is(failed?.message, `unsupported bootstrap format ${shown} (supported: cloud-config, ignition)`);
+    assert.is(failed?.message, `applying bootstrap config: unsupported bootstrap format ${shown} (supported: cloud-config, ignition)`);
   } finally {
     h.cleanup();
   }
@@ -480,9 +480,10 @@ test('10: server text in errors and debug lines is escaped and cut: bodies, JSON
     api.answer('patchHost', { body: JSON.stringify({ labels: { [hostile]: 1 } }) });
     const key = await rejection(h.ctx.client.patchHost('h1', {}));
     assert.match(key.message, /^patching host: unexpected response: labels\.oops\\u000aINFO {2}bootstrap applied by operator\\u001b\[2J/);
-    // Whatever slips through is still escaped by the logger, and embedded lines are indented.
+    // Whatever slips through is still escaped by the logger, and every line of a message carries
+    // its level prefix.
     log.info(`one\n${'INFO  bootstrap applied by operator'}\x1b[2J`);
-    assert.is(logs.at(-1), 'INFO  one\n      INFO  bootstrap applied by operator\\u001b[2J\n');
+    assert.is(logs.at(-1), 'INFO  one\nINFO  INFO  bootstrap applied by operator\\u001b[2J\n');
     assertNoInjection(logs);
   } finally {
     setDebug(false);
