@@ -43,7 +43,8 @@ export function startLine(options: GlobalOptions, config: { registration: { uri:
 export function withLocalPaths(message: string, root: string): string {
   const base = resolve(root);
   if (base === '/') return message;
-  return message.replace(/'(\/[^'\n]*)'(?! \()/g, (quoted, hostPath: string) =>
+  // Host paths appear 'single-quoted', or "double-quoted" where they may come from the server.
+  return message.replace(/(['"])(\/[^'"\n]*)\1(?! \()/g, (quoted, _quote: string, hostPath: string) =>
     hostPath === base || hostPath.startsWith(`${base}/`) ? quoted : `${quoted} (${join(base, hostPath)})`,
   );
 }

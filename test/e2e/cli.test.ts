@@ -120,7 +120,7 @@ test("flags before or after the command, as the reference's units write them", a
       assert.is(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, /INFO  elemental-agent \S+ \(commit [^)]*\) register: config \/etc\/x\.yaml, root \S+, plugin elemental\.so, server http:\/\/127\.0\.0\.1:9\/elemental\/v1\/namespaces\/d\/registrations\/r\n/, args.join(' '));
       assert.match(r.stderr, /DEBUG /, `--debug honoured: ${args.join(' ')}`);
-      assert.match(r.stderr, /ERROR agent\.osPlugin 'elemental\.so'/);
+      assert.match(r.stderr, /ERROR agent\.osPlugin "elemental\.so"/);
     }
   } finally {
     rmSync(root, { recursive: true, force: true });

@@ -52,7 +52,7 @@ test('stderr is the journal: every line starts with its priority, no timestamp',
   assert.ok(lines.some((l) => /^<6>INFO  elemental-agent .* run: config \/etc\/c\.yaml, root \S+, plugin \/usr\/lib\/elemental\/plugins\/elemental\.so, server http:\/\/127\.0\.0\.1:9\//.test(l)), 'start-up line at info');
   assert.ok(lines.some((l) => l.startsWith('<7>DEBUG ')), 'debug lines at 7');
   assert.is(lines.filter((l) => l.startsWith('<3>ERROR ')).length, 1, 'the error at 3');
-  assert.match(lines.at(-1)!, /^<3>ERROR agent\.osPlugin '\/usr\/lib\/elemental\/plugins\/elemental\.so' \(\S+\): the Elemental OS plugin is not available/);
+  assert.match(lines.at(-1)!, /^<3>ERROR agent\.osPlugin "\/usr\/lib\/elemental\/plugins\/elemental\.so" \(\S+\): the Elemental OS plugin is not available/);
 });
 
 test('JOURNAL_STREAM inherited but stderr redirected elsewhere: timestamps, no priorities', async () => {
