@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { formatGoDuration, parseDurationText } from './duration';
 import { AgentError } from './errors';
+import { log } from './log';
 import { writeFileAtomic, ensureDir } from './fs';
 import { toYaml } from './yaml';
 import { dirname } from 'node:path';
@@ -87,6 +88,83 @@ class FieldError extends Error {}
 
 type Raw = Record<string, unknown>;
 
+/** A period shorter than this is raised to it (SPEC §3): no typo may flood the API. */
+export const MIN_RECONCILIATION_NS = 1_000_000_000n;
+/**
+ * Lowers that floor (a Go duration), for test suites and demos that reconcile every 100 ms
+ * against their own stand-in server. Never needed on a real host.
+ */
+export const MIN_RECONCILIATION_ENV = 'ELEMENTAL_AGENT_MIN_RECONCILIATION';
+
+function reconciliationFloor(env: NodeJS.ProcessEnv = process.env): bigint {
+  const text = env[MIN_RECONCILIATION_ENV];
+  if (text === undefined || text === '') return MIN_RECONCILIATION_NS;
+  const ns = parseDurationText(text);
+  if (ns === undefined || ns <= 0n) throw new AgentError(`${MIN_RECONCILIATION_ENV}='${truncate(text)}': invalid duration (use e.g. 100ms)`);
+  return ns;
+}
+
+/** The known keys, as the reference's structs spell them; `null` marks a leaf. */
+type Schema = { readonly [key: string]: Schema | null };
+const POST_ACTION: Schema = { powerOff: null, reboot: null };
+const SCHEMA: Schema = {
+  registration: { uri: null, caCert: null, tokenDuration: null, token: null },
+  agent: {
+    workDir: null,
+    hostname: { useExisting: null, prefix: null },
+    noSmbios: null,
+    debug: null,
+    osPlugin: null,
+    reconciliation: null,
+    insecureAllowHttp: null,
+    insecureSkipTlsVerify: null,
+    useSystemCertPool: null,
+    postInstall: POST_ACTION,
+    postReset: POST_ACTION,
+  },
+};
+
+/** Every known key as [parent path, key] ('' for the top level). */
+const KNOWN_KEYS: [string, string][] = [];
+(function collect(schema: Schema, parent: string) {
+  for (const [key, child] of Object.entries(schema)) {
+    KNOWN_KEYS.push([parent, key]);
+    if (child) collect(child, dotted(parent, key));
+  }
+})(SCHEMA, '');
+
+function dotted(parent: string, key: string): string {
+  return parent ? `${parent}.${key}` : key;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+/**
+ * The known key closest to an unknown one: a near spelling in the same section, or the same
+ * name in another section (a key put under the wrong parent). Undefined when nothing is close.
+ */
+export function closestKnownKey(parent: string, key: string): string | undefined {
+  const name = key.toLowerCase();
+  const allowed = name.length <= 4 ? 1 : name.length <= 8 ? 2 : 3;
+  let best: { path: string; score: number } | undefined;
+  for (const [knownParent, known] of KNOWN_KEYS) {
+    // Another section costs 2: `workDir` at the top level is agent.workDir.
+    const score = editDistance(name, known.toLowerCase()) + (knownParent.toLowerCase() === parent.toLowerCase() ? 0 : 2);
+    if (score <= allowed && (!best || score < best.score)) best = { path: dotted(knownParent, known), score };
+  }
+  return best?.path;
+}
+
 function isMap(value: unknown): value is Raw {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -103,44 +181,89 @@ function truncate(text: string): string {
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
-function section(raw: Raw, key: string, path: string): Raw {
-  const value = raw[key];
-  if (value === undefined || value === null) return {};
-  if (!isMap(value)) throw new FieldError(`${path}: expected a map, got ${describe(value)}`);
-  return value;
+/**
+ * One map of the config with its keys matched case-insensitively, as the reference's viper
+ * (and Go's encoding/json, for the server's config) match them. Unknown keys and keys given
+ * twice in different cases become warnings.
+ */
+class Section {
+  readonly #entries = new Map<string, unknown>();
+
+  constructor(raw: Raw, readonly path: string, schema: Schema, readonly warnings: string[]) {
+    const known = new Map(Object.keys(schema).map((key) => [key.toLowerCase(), key]));
+    const seen = new Map<string, string>();
+    for (const key of Object.keys(raw)) {
+      const lower = key.toLowerCase();
+      const canonical = known.get(lower);
+      if (canonical === undefined) {
+        const suggestion = closestKnownKey(path, key);
+        warnings.push(`${dotted(path, key)}: unknown key${suggestion ? ` (did you mean ${suggestion}?)` : ''}`);
+        continue;
+      }
+      const earlier = seen.get(lower);
+      if (earlier !== undefined) warnings.push(`${dotted(path, key)}: the same key as ${dotted(path, earlier)} (keys are case-insensitive); the last one is used`);
+      seen.set(lower, key);
+      this.#entries.set(canonical, raw[key]);
+    }
+  }
+
+  /** The value of a known key (by its canonical name). */
+  value(key: string): unknown {
+    return this.#entries.get(key);
+  }
+
+  where(key: string): string {
+    return dotted(this.path, key);
+  }
+
+  section(key: string): Section {
+    const value = this.value(key);
+    const schema = SCHEMA_AT.get(this.where(key)) ?? {};
+    if (value === undefined || value === null) return new Section({}, this.where(key), schema, this.warnings);
+    if (!isMap(value)) throw new FieldError(`${this.where(key)}: expected a map, got ${describe(value)}`);
+    return new Section(value, this.where(key), schema, this.warnings);
+  }
+
+  str(key: string): string {
+    const value = this.value(key);
+    if (value === undefined || value === null) return '';
+    if (typeof value !== 'string') throw new FieldError(`${this.where(key)}: expected a string, got ${describe(value)}`);
+    return value;
+  }
+
+  bool(key: string): boolean {
+    const value = this.value(key);
+    if (value === undefined || value === null) return false;
+    if (typeof value !== 'boolean') throw new FieldError(`${this.where(key)}: expected true or false, got ${describe(value)}`);
+    return value;
+  }
+
+  duration(key: string): bigint {
+    const value = this.value(key);
+    if (value === undefined || value === null) return 0n;
+    const path = this.where(key);
+    const hint = 'use a Go duration such as 10s, 1m30s, 500ms, or integer nanoseconds';
+    let ns: bigint | undefined;
+    if (typeof value === 'number' && Number.isSafeInteger(value)) ns = BigInt(value);
+    else if (typeof value === 'bigint') ns = value;
+    else if (typeof value === 'string') ns = parseDurationText(value);
+    if (ns === undefined) throw new FieldError(`${path}: invalid duration ${describe(value)} (${hint})`);
+    if (ns < 0n) throw new FieldError(`${path}: negative duration ${describe(value)} (${hint})`);
+    return ns;
+  }
+
+  postAction(key: string): PostAction {
+    const s = this.section(key);
+    return { powerOff: s.bool('powerOff'), reboot: s.bool('reboot') };
+  }
 }
 
-function str(raw: Raw, key: string, path: string): string {
-  const value = raw[key];
-  if (value === undefined || value === null) return '';
-  if (typeof value !== 'string') throw new FieldError(`${path}: expected a string, got ${describe(value)}`);
-  return value;
-}
-
-function bool(raw: Raw, key: string, path: string): boolean {
-  const value = raw[key];
-  if (value === undefined || value === null) return false;
-  if (typeof value !== 'boolean') throw new FieldError(`${path}: expected true or false, got ${describe(value)}`);
-  return value;
-}
-
-function duration(raw: Raw, key: string, path: string): bigint {
-  const value = raw[key];
-  if (value === undefined || value === null) return 0n;
-  const hint = 'use a Go duration such as 10s, 1m30s, 500ms, or integer nanoseconds';
-  let ns: bigint | undefined;
-  if (typeof value === 'number' && Number.isSafeInteger(value)) ns = BigInt(value);
-  else if (typeof value === 'bigint') ns = value;
-  else if (typeof value === 'string') ns = parseDurationText(value);
-  if (ns === undefined) throw new FieldError(`${path}: invalid duration ${describe(value)} (${hint})`);
-  if (ns < 0n) throw new FieldError(`${path}: negative duration ${describe(value)} (${hint})`);
-  return ns;
-}
-
-function postAction(raw: Raw, key: string, path: string): PostAction {
-  const s = section(raw, key, path);
-  return { powerOff: bool(s, 'powerOff', `${path}.powerOff`), reboot: bool(s, 'reboot', `${path}.reboot`) };
-}
+/** The schema of each section, by its dotted path. */
+const SCHEMA_AT = new Map<string, Schema>();
+(function collect(schema: Schema, path: string) {
+  SCHEMA_AT.set(path, schema);
+  for (const [key, child] of Object.entries(schema)) if (child) collect(child, dotted(path, key));
+})(SCHEMA, '');
 
 /** Checks a registration URI: a URL with http or https scheme. */
 export function checkRegistrationUri(uri: string): void {
@@ -155,35 +278,41 @@ export function checkRegistrationUri(uri: string): void {
   }
 }
 
+/** A config and what was worth a warning in it (unknown keys, a raised reconciliation). */
+export interface ParsedConfig {
+  config: AgentConfig;
+  /** One line each, without the file's name. */
+  warnings: string[];
+}
+
 /** Builds a config from parsed, untrusted data. Throws FieldError naming the key. */
-function fromRaw(raw: unknown, requireUri: boolean): AgentConfig {
+function fromRaw(raw: unknown, requireUri: boolean): ParsedConfig {
   if (raw === undefined || raw === null) raw = {};
   if (!isMap(raw)) throw new FieldError(`expected a map with 'registration' and 'agent' sections, got ${describe(raw)}`);
-  const reg = section(raw, 'registration', 'registration');
-  const agent = section(raw, 'agent', 'agent');
-  const hostname = section(agent, 'hostname', 'agent.hostname');
+  const warnings: string[] = [];
+  const top = new Section(raw, '', SCHEMA, warnings);
+  const reg = top.section('registration');
+  const agent = top.section('agent');
+  const hostname = agent.section('hostname');
   const config: AgentConfig = {
     registration: {
-      uri: str(reg, 'uri', 'registration.uri'),
-      caCert: str(reg, 'caCert', 'registration.caCert'),
-      token: str(reg, 'token', 'registration.token'),
-      tokenDuration: duration(reg, 'tokenDuration', 'registration.tokenDuration'),
+      uri: reg.str('uri'),
+      caCert: reg.str('caCert'),
+      token: reg.str('token'),
+      tokenDuration: reg.duration('tokenDuration'),
     },
     agent: {
-      workDir: str(agent, 'workDir', 'agent.workDir'),
-      hostname: {
-        useExisting: bool(hostname, 'useExisting', 'agent.hostname.useExisting'),
-        prefix: str(hostname, 'prefix', 'agent.hostname.prefix'),
-      },
-      noSmbios: bool(agent, 'noSmbios', 'agent.noSmbios'),
-      debug: bool(agent, 'debug', 'agent.debug'),
-      osPlugin: str(agent, 'osPlugin', 'agent.osPlugin'),
-      reconciliation: duration(agent, 'reconciliation', 'agent.reconciliation'),
-      insecureAllowHttp: bool(agent, 'insecureAllowHttp', 'agent.insecureAllowHttp'),
-      insecureSkipTlsVerify: bool(agent, 'insecureSkipTlsVerify', 'agent.insecureSkipTlsVerify'),
-      useSystemCertPool: bool(agent, 'useSystemCertPool', 'agent.useSystemCertPool'),
-      postInstall: postAction(agent, 'postInstall', 'agent.postInstall'),
-      postReset: postAction(agent, 'postReset', 'agent.postReset'),
+      workDir: agent.str('workDir'),
+      hostname: { useExisting: hostname.bool('useExisting'), prefix: hostname.str('prefix') },
+      noSmbios: agent.bool('noSmbios'),
+      debug: agent.bool('debug'),
+      osPlugin: agent.str('osPlugin'),
+      reconciliation: agent.duration('reconciliation'),
+      insecureAllowHttp: agent.bool('insecureAllowHttp'),
+      insecureSkipTlsVerify: agent.bool('insecureSkipTlsVerify'),
+      useSystemCertPool: agent.bool('useSystemCertPool'),
+      postInstall: agent.postAction('postInstall'),
+      postReset: agent.postAction('postReset'),
     },
   };
   if (config.registration.uri === '') {
@@ -194,14 +323,24 @@ function fromRaw(raw: unknown, requireUri: boolean): AgentConfig {
   if (config.agent.workDir !== '' && !config.agent.workDir.startsWith('/')) {
     throw new FieldError(`agent.workDir: '${truncate(config.agent.workDir)}' must be an absolute path`);
   }
-  return config;
+  // 0 is "not set" (the 10 s default); anything else under 1 s is a slip (10 = 10 ns).
+  const period = config.agent.reconciliation;
+  const floor = reconciliationFloor();
+  if (period > 0n && period < floor) {
+    const raw = agent.value('reconciliation');
+    const integer = typeof raw !== 'string' || /^\d+$/.test(raw);
+    const min = formatGoDuration(floor);
+    warnings.push(`agent.reconciliation: ${formatGoDuration(period)} is under ${min}, raised to ${min}${integer ? ' (an integer is nanoseconds: write 10s for ten seconds)' : ''}`);
+    config.agent.reconciliation = floor;
+  }
+  return { config, warnings };
 }
 
 /**
- * Parses config file text. `displayPath` is the path as the operator gave it, used in errors.
- * Returns the config with defaults applied.
+ * Parses config file text without logging. `displayPath` is the path as the operator gave it,
+ * used in errors and warnings. Returns the config with defaults applied, and the warnings.
  */
-export async function parseConfigText(text: string, displayPath: string): Promise<AgentConfig> {
+export async function parseConfig(text: string, displayPath: string): Promise<ParsedConfig> {
   const { parseDocument } = await import('./yaml-parse');
   // YAML 1.1 merge keys and anchors are fine; integers stay exact (durations in ns).
   const doc = parseDocument(text, { intAsBigInt: true, prettyErrors: true, uniqueKeys: false });
@@ -214,15 +353,26 @@ export async function parseConfigText(text: string, displayPath: string): Promis
     throw new AgentError(`config file '${displayPath}': invalid YAML${where}: ${what}`);
   }
   try {
-    return withDefaults(fromRaw(doc.toJS({ maxAliasCount: 100 }), true));
+    const parsed = fromRaw(doc.toJS({ maxAliasCount: 100 }), true);
+    return { config: withDefaults(parsed.config), warnings: parsed.warnings.map((w) => `config file '${displayPath}': ${w}`) };
   } catch (err) {
     if (err instanceof FieldError) throw new AgentError(`config file '${displayPath}': ${err.message}`);
     throw new AgentError(`config file '${displayPath}': ${(err as Error).message}`);
   }
 }
 
-/** Reads and parses the config file at `path` (already resolved under --root). */
-export async function loadConfigFile(path: string, displayPath: string): Promise<AgentConfig> {
+function logWarnings(parsed: ParsedConfig): AgentConfig {
+  for (const warning of parsed.warnings) log.warn(warning);
+  return parsed.config;
+}
+
+/** Parses config file text (see parseConfig); logs its warnings, one WARN line each. */
+export async function parseConfigText(text: string, displayPath: string): Promise<AgentConfig> {
+  return logWarnings(await parseConfig(text, displayPath));
+}
+
+/** Reads and parses the config file at `path` (already resolved under --root), without logging. */
+export async function readConfig(path: string, displayPath: string): Promise<ParsedConfig> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -238,17 +388,30 @@ export async function loadConfigFile(path: string, displayPath: string): Promise
             : `cannot read: ${code ?? (err as Error).message}`;
     throw new AgentError(`config file '${displayPath}': ${reason}`);
   }
-  return parseConfigText(text, displayPath);
+  return parseConfig(text, displayPath);
 }
 
-/** The config the server hands out at registration (not merged with the local file). */
-export function configFromApi(registration: ApiRegistrationConfig | undefined, agent: ApiAgentConfig | undefined): AgentConfig {
+/** Reads and parses the config file at `path`; logs its warnings, one WARN line each. */
+export async function loadConfigFile(path: string, displayPath: string): Promise<AgentConfig> {
+  return logWarnings(await readConfig(path, displayPath));
+}
+
+const FROM_SERVER = 'registration config from the server';
+
+/** The config the server hands out at registration (not merged with the local file), and its warnings. */
+export function parseServerConfig(registration: ApiRegistrationConfig | undefined, agent: ApiAgentConfig | undefined): ParsedConfig {
   try {
-    return fromRaw({ registration: registration ?? {}, agent: agent ?? {} }, true);
+    const parsed = fromRaw({ registration: registration ?? {}, agent: agent ?? {} }, true);
+    return { config: parsed.config, warnings: parsed.warnings.map((w) => `${FROM_SERVER}: ${w}`) };
   } catch (err) {
-    if (err instanceof FieldError) throw new AgentError(`registration config from the server: ${err.message}`);
+    if (err instanceof FieldError) throw new AgentError(`${FROM_SERVER}: ${err.message}`);
     throw err;
   }
+}
+
+/** The config the server hands out at registration; logs its warnings, one WARN line each. */
+export function configFromApi(registration: ApiRegistrationConfig | undefined, agent: ApiAgentConfig | undefined): AgentConfig {
+  return logWarnings(parseServerConfig(registration, agent));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -268,8 +431,9 @@ export function renderConfig(config: AgentConfig): string {
   const registration: Record<string, unknown> = {};
   if (r.uri) registration.uri = r.uri;
   if (r.caCert) registration.caCert = r.caCert;
-  if (r.token) registration.token = r.token;
+  // The reference's struct order (api/v1beta1 Registration): tokenDuration before token.
   if (r.tokenDuration) registration.tokenDuration = formatGoDuration(r.tokenDuration);
+  if (r.token) registration.token = r.token;
   const agent: Record<string, unknown> = {};
   if (a.workDir) agent.workDir = a.workDir;
   if (a.hostname.useExisting || a.hostname.prefix) {
