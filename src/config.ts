@@ -414,6 +414,29 @@ export function configFromApi(registration: ApiRegistrationConfig | undefined, a
   return logWarnings(parseServerConfig(registration, agent));
 }
 
+/** The trust settings a host registered with that it keeps (SPEC §6), by their config keys. */
+export const TRUST_KEYS = ['registration.caCert', 'agent.useSystemCertPool', 'agent.insecureSkipTlsVerify'] as const;
+
+/**
+ * Trust survives registration (SPEC §6): the reference server leaves `caCert` empty unless its
+ * default CA is configured. When the server's config sets none of the three trust settings,
+ * the local ones are kept in it. Returns the config to use and the keys that were kept (none
+ * when the server set one, or when the host had none either).
+ */
+export function keepTrust(server: AgentConfig, local: AgentConfig): { config: AgentConfig; kept: string[] } {
+  const serverSetsTrust = server.registration.caCert !== '' || server.agent.useSystemCertPool || server.agent.insecureSkipTlsVerify;
+  if (serverSetsTrust) return { config: server, kept: [] };
+  const config: AgentConfig = {
+    registration: { ...server.registration, caCert: local.registration.caCert },
+    agent: { ...server.agent, useSystemCertPool: local.agent.useSystemCertPool, insecureSkipTlsVerify: local.agent.insecureSkipTlsVerify },
+  };
+  const kept: string[] = [];
+  if (config.registration.caCert) kept.push('registration.caCert');
+  if (config.agent.useSystemCertPool) kept.push('agent.useSystemCertPool');
+  if (config.agent.insecureSkipTlsVerify) kept.push('agent.insecureSkipTlsVerify');
+  return { config, kept };
+}
+
 // ---------------------------------------------------------------------------------------
 // Writing
 

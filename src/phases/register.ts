@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { type AgentContext, PRIVATE_KEY_FILE, reinitAgent } from '../agent';
 import { ApiError } from '../api/client';
 import type { ApiRegistrationResponse } from '../api/types';
-import { CONFIG_FILE_MODE, configFromApi, renderConfig, withDefaults } from '../config';
+import { CONFIG_FILE_MODE, TRUST_KEYS, configFromApi, keepTrust, renderConfig, withDefaults } from '../config';
 import { errorMessage } from '../errors';
 import { validateHostname } from '../host';
 import { log } from '../log';
@@ -102,7 +102,11 @@ export async function register(ctx: AgentContext, options: { install: boolean })
   const elemental = registration.config?.elemental;
   let serverConfig;
   try {
-    serverConfig = configFromApi(elemental?.registration, elemental?.agent);
+    const trust = keepTrust(configFromApi(elemental?.registration, elemental?.agent), ctx.config);
+    serverConfig = trust.config;
+    if (trust.kept.length) {
+      log.info(`the registration's config sets no TLS trust (${TRUST_KEYS.join(', ')}): keeping this host's ${trust.kept.join(', ')}`);
+    }
     await reinitAgent(ctx, withDefaults(serverConfig));
   } catch (err) {
     await reportCondition(ctx, failed(ConditionType.registrationReady, Reason.registrationFailed, conditionMessage(err)));
