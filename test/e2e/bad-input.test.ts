@@ -291,4 +291,33 @@ test('reconciliation: 10 (10 ns) is raised to 1 s with one WARN: a bounded numbe
   }
 });
 
+test('install, run and reset on a host that never registered: exit 1 at once, one line, no request, nothing written, no post action', async () => {
+  const j = await journey({ startingAgentYaml: '  workDir: /srv/agent\n  postInstall:\n    reboot: true\n  postReset:\n    reboot: true\n' });
+  try {
+    const before = snapshot(j.root);
+    for (const command of ['install', 'run', 'reset']) {
+      const r = await j.run([command], { debug: false, timeoutMs: 10_000 });
+      assert.is(r.code, 1, `${command}: ${r.stderr}`);
+      assert.is(r.stderr, "ERROR this host is not registered (no /srv/agent/private.key): run 'elemental-agent register' first\n", command);
+      assert.is(r.stdout, '');
+      assert.equal(r.calls, [], `${command}: no post action`);
+    }
+    assert.equal(j.api.requests, [], 'no request sent');
+    assert.equal(snapshot(j.root), before, 'nothing written (not even the work dir)');
+
+    // A registration that did not finish (killed between the POST and finalize) is named as such.
+    const name = 'm-node-1';
+    mkdirSync(j.path('/srv/agent'), { recursive: true, mode: 0o700 });
+    const key = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    writeFileSync(j.path('/srv/agent/pending-registration.json'), JSON.stringify({ name, privateKey: key }), { mode: 0o600 });
+    j.api.clearRequests();
+    const r = await j.run(['run'], { debug: false, timeoutMs: 10_000 });
+    assert.is(r.code, 1, r.stderr);
+    assert.is(r.stderr, `ERROR the registration of this host as '${name}' did not finish (no /srv/agent/private.key, but /srv/agent/pending-registration.json): run 'elemental-agent register' to complete it\n`);
+    assert.equal(j.api.requests, []);
+  } finally {
+    await j.close();
+  }
+});
+
 test.run();
