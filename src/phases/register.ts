@@ -125,11 +125,13 @@ async function step(prefix: string, action: () => unknown): Promise<void> {
 }
 
 /**
- * Step 4: the plugin sets the hostname; the config goes to the --config path and to
- * <workDir>/config.yaml; the identity to <workDir>/private.key; the pending registration is
- * removed. On failure: RegistrationReady False/Error/RegistrationFailed (best effort), exit 1.
+ * Phase `Finalizing Registration` (best effort), then step 4: the plugin sets the hostname; the
+ * config goes to the --config path and to <workDir>/config.yaml; the identity to
+ * <workDir>/private.key. On failure: RegistrationReady False/Error/RegistrationFailed with the
+ * failed step's prefix (best effort), and a FatalError (exit 1).
  */
 export async function finalizeRegistration(ctx: AgentContext, name: string, config: AgentConfig): Promise<void> {
+  await reportPhase(ctx, Phase.finalizingRegistration);
   try {
     await step(`persisting hostname '${name}'`, () => ctx.plugin.persistHostname(name));
     const configText = renderConfig(config);
@@ -178,11 +180,9 @@ export async function register(ctx: AgentContext, options: { install: boolean })
   const pendingPaths = [...new Set([localPending, pendingPath(ctx)])];
   if (ctx.pendingName && pendingPaths.length > 1) savePendingRegistration(pendingPaths[1]!, { name: ctx.pendingName, identity: ctx.identity });
 
-  // Step 3: phases, best effort.
+  // Steps 3 and 4: phases (best effort) and finalize; then private.key says "registered" and
+  // the pending registration has served.
   await reportPhase(ctx, Phase.registering);
-  await reportPhase(ctx, Phase.finalizingRegistration);
-
-  // Step 4: finalize; then private.key says "registered" and the pending file has served.
   await finalizeRegistration(ctx, name, serverConfig);
   for (const path of pendingPaths) removePendingRegistration(path);
   ctx.pendingName = undefined;
