@@ -1,6 +1,7 @@
 // The agent config file (SPEC §3): load, validate, default, and write.
 // One shape serves the file on disk and the config the server hands out at registration:
 // zero values mean "not set" (as in the reference's Go structs), defaults are applied on load.
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { formatGoDuration, parseDurationText } from './duration';
 import { AgentError } from './errors';
@@ -341,6 +342,18 @@ function fromRaw(raw: unknown, requireUri: boolean): ParsedConfig {
  * used in errors and warnings. Returns the config with defaults applied, and the warnings.
  */
 export async function parseConfig(text: string, displayPath: string): Promise<ParsedConfig> {
+  const raw = await parseYaml(text, displayPath);
+  try {
+    const parsed = fromRaw(raw, true);
+    return { config: withDefaults(parsed.config), warnings: parsed.warnings.map((w) => `config file '${displayPath}': ${w}`) };
+  } catch (err) {
+    if (err instanceof FieldError) throw new AgentError(`config file '${displayPath}': ${err.message}`);
+    throw new AgentError(`config file '${displayPath}': ${(err as Error).message}`);
+  }
+}
+
+/** The data of a YAML config text, as the agent's parser reads it; an AgentError if it is not YAML. */
+async function parseYaml(text: string, displayPath: string): Promise<unknown> {
   const { parseDocument } = await import('./yaml-parse');
   // YAML 1.1 merge keys and anchors are fine; integers stay exact (durations in ns).
   const doc = parseDocument(text, { intAsBigInt: true, prettyErrors: true, uniqueKeys: false });
@@ -353,10 +366,8 @@ export async function parseConfig(text: string, displayPath: string): Promise<Pa
     throw new AgentError(`config file '${displayPath}': invalid YAML${where}: ${what}`);
   }
   try {
-    const parsed = fromRaw(doc.toJS({ maxAliasCount: 100 }), true);
-    return { config: withDefaults(parsed.config), warnings: parsed.warnings.map((w) => `config file '${displayPath}': ${w}`) };
+    return doc.toJS({ maxAliasCount: 100 });
   } catch (err) {
-    if (err instanceof FieldError) throw new AgentError(`config file '${displayPath}': ${err.message}`);
     throw new AgentError(`config file '${displayPath}': ${(err as Error).message}`);
   }
 }
@@ -447,27 +458,67 @@ function postActionFields(action: PostAction): Record<string, boolean> | undefin
   return Object.keys(out).length ? out : undefined;
 }
 
-/** The YAML bytes of a config: SPEC §3 field order, zero fields omitted, durations as Go strings. */
-export function renderConfig(config: AgentConfig): string {
+/** The string fields of a config, by their dotted keys: what may need quoting by hand. */
+const STRING_FIELDS = {
+  'registration.uri': (c: AgentConfig) => c.registration.uri,
+  'registration.caCert': (c: AgentConfig) => c.registration.caCert,
+  'registration.token': (c: AgentConfig) => c.registration.token,
+  'agent.workDir': (c: AgentConfig) => c.agent.workDir,
+  'agent.hostname.prefix': (c: AgentConfig) => c.agent.hostname.prefix,
+  'agent.osPlugin': (c: AgentConfig) => c.agent.osPlugin,
+} as const;
+type StringField = keyof typeof STRING_FIELDS;
+
+/**
+ * A YAML double-quoted scalar that any YAML parser reads back as exactly `text`: quotes,
+ * backslashes, C0/C1 controls, DEL, the Unicode line and paragraph separators, BOM and lone
+ * surrogates are escaped; everything else is written as is.
+ */
+export function yamlDoubleQuoted(text: string): string {
+  const escaped = text.replace(/[\\"\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]|\p{Cs}/gu, (ch) => {
+    if (ch === '\\' || ch === '"') return `\\${ch}`;
+    if (ch === '\n') return '\\n';
+    if (ch === '\t') return '\\t';
+    return `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
+  return `"${escaped}"`;
+}
+
+/**
+ * The YAML bytes of a config: SPEC §3 field order, zero fields omitted, durations as Go strings.
+ * The string fields named in `quoted` are written double-quoted (see renderConfigChecked).
+ */
+export function renderConfig(config: AgentConfig, quoted: ReadonlySet<StringField> = new Set()): string {
+  // A quoted field is rendered as a placeholder (a plain scalar that cannot occur elsewhere),
+  // then the placeholder is replaced by the quoted text: the layout around it stays the emitter's.
+  const nonce = randomBytes(8).toString('hex');
+  const replacements = new Map<string, string>();
+  const value = (field: StringField): string => {
+    const text = STRING_FIELDS[field](config);
+    if (!quoted.has(field)) return text;
+    const placeholder = `q${nonce}${replacements.size}`;
+    replacements.set(placeholder, yamlDoubleQuoted(text));
+    return placeholder;
+  };
   const r = config.registration;
   const a = config.agent;
   const registration: Record<string, unknown> = {};
-  if (r.uri) registration.uri = r.uri;
-  if (r.caCert) registration.caCert = r.caCert;
+  if (r.uri) registration.uri = value('registration.uri');
+  if (r.caCert) registration.caCert = value('registration.caCert');
   // The reference's struct order (api/v1beta1 Registration): tokenDuration before token.
   if (r.tokenDuration) registration.tokenDuration = formatGoDuration(r.tokenDuration);
-  if (r.token) registration.token = r.token;
+  if (r.token) registration.token = value('registration.token');
   const agent: Record<string, unknown> = {};
-  if (a.workDir) agent.workDir = a.workDir;
+  if (a.workDir) agent.workDir = value('agent.workDir');
   if (a.hostname.useExisting || a.hostname.prefix) {
     const hostname: Record<string, unknown> = {};
     if (a.hostname.useExisting) hostname.useExisting = true;
-    if (a.hostname.prefix) hostname.prefix = a.hostname.prefix;
+    if (a.hostname.prefix) hostname.prefix = value('agent.hostname.prefix');
     agent.hostname = hostname;
   }
   if (a.noSmbios) agent.noSmbios = true;
   if (a.debug) agent.debug = true;
-  if (a.osPlugin) agent.osPlugin = a.osPlugin;
+  if (a.osPlugin) agent.osPlugin = value('agent.osPlugin');
   if (a.reconciliation) agent.reconciliation = formatGoDuration(a.reconciliation);
   if (a.insecureAllowHttp) agent.insecureAllowHttp = true;
   if (a.insecureSkipTlsVerify) agent.insecureSkipTlsVerify = true;
@@ -477,11 +528,74 @@ export function renderConfig(config: AgentConfig): string {
   const postReset = postActionFields(a.postReset);
   if (postReset) agent.postReset = postReset;
   // Go's omitempty on the two struct sections never drops them: both always appear.
-  return toYaml({ registration, agent }, { sortKeys: false });
+  let text = toYaml({ registration, agent }, { sortKeys: false });
+  for (const [placeholder, scalar] of replacements) text = text.replace(placeholder, () => scalar);
+  return text;
+}
+
+/** Every field of a config as [dotted key, comparable text]. */
+function flatten(config: AgentConfig): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (value: unknown, path: string) => {
+    if (typeof value === 'object' && value !== null) {
+      for (const [key, child] of Object.entries(value)) walk(child, dotted(path, key));
+    } else out.set(path, `${typeof value}:${String(value)}`);
+  };
+  walk(config, '');
+  return out;
+}
+
+/** The keys whose values differ between two configs (defaults applied to both). */
+function differingKeys(meant: AgentConfig, read: AgentConfig): string[] {
+  const a = flatten(withDefaults(meant));
+  const b = flatten(read);
+  return [...a.keys()].filter((key) => a.get(key) !== b.get(key));
+}
+
+/** The value at a dotted key of parsed YAML data (undefined when absent). */
+function at(data: unknown, key: string): unknown {
+  let value = data;
+  for (const part of key.split('.')) {
+    if (typeof value !== 'object' || value === null || !Object.hasOwn(value, part)) return undefined;
+    value = (value as Raw)[part];
+  }
+  return value;
+}
+
+/**
+ * The config's bytes, checked before they are written (SPEC §11): the text is parsed back as
+ * the next start will parse it and compared with what was meant. A string the emitter writes
+ * plain (or in a block) that reads back as something else (a server prefix `1e400` read as
+ * Infinity; U+2028 read as a line break) is written double-quoted instead; everything that
+ * round-trips keeps the yaml.v3 layout byte for byte. Throws when even that does not help.
+ */
+export async function renderConfigChecked(config: AgentConfig): Promise<string> {
+  const fields = Object.keys(STRING_FIELDS) as StringField[];
+  const plain = renderConfig(config);
+  let failing: StringField[];
+  try {
+    const data = await parseYaml(plain, 'rendered config');
+    failing = fields.filter((field) => (at(data, field) ?? '') !== STRING_FIELDS[field](config));
+  } catch {
+    failing = fields;
+  }
+  const text = failing.length ? renderConfig(config, new Set(failing)) : plain;
+  if (failing.length) log.debug(`config: ${failing.join(', ')} written double-quoted (they do not read back as written plain)`);
+  // The whole config as the next start reads it: every field, not only the strings.
+  let why: string;
+  try {
+    const different = differingKeys(config, (await parseConfig(text, 'rendered config')).config);
+    if (different.length === 0) return text;
+    why = `${different.join(', ')} would read back differently`;
+  } catch (err) {
+    why = (err as Error).message;
+  }
+  throw new AgentError(`the agent config does not read back as written: ${why}`);
 }
 
 /** Writes the config atomically with mode 0640, creating the directory (0755) if needed. */
-export function writeConfigFile(path: string, config: AgentConfig): void {
+export async function writeConfigFile(path: string, config: AgentConfig): Promise<void> {
+  const text = await renderConfigChecked(config);
   ensureDir(dirname(path), 0o755);
-  writeFileAtomic(path, renderConfig(config), CONFIG_FILE_MODE);
+  writeFileAtomic(path, text, CONFIG_FILE_MODE);
 }

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { type AgentContext, PRIVATE_KEY_FILE, reinitAgent, workPath } from '../agent';
 import { ApiError } from '../api/client';
 import type { ApiRegistrationResponse } from '../api/types';
-import { type AgentConfig, CONFIG_FILE_MODE, TRUST_KEYS, configFromApi, keepTrust, renderConfig, withDefaults } from '../config';
+import { type AgentConfig, CONFIG_FILE_MODE, TRUST_KEYS, configFromApi, keepTrust, renderConfigChecked, withDefaults } from '../config';
 import { AgentError, errorMessage } from '../errors';
 import { PENDING_REGISTRATION_FILE, removePendingRegistration, savePendingRegistration } from '../identity';
 import { validateHostname } from '../host';
@@ -134,15 +134,18 @@ export async function finalizeRegistration(ctx: AgentContext, name: string, conf
   await reportPhase(ctx, Phase.finalizingRegistration);
   try {
     await step(`persisting hostname '${name}'`, () => ctx.plugin.persistHostname(name));
-    const configText = renderConfig(config);
     const workDir = ctx.config.agent.workDir;
     const configPaths = [ctx.options.config, join(workDir, CONFIG_FILE_IN_WORK_DIR)];
     const written = new Set<string>();
+    let configText: string | undefined;
     for (const path of configPaths) {
       const target = ctx.root.resolve(path);
       if (written.has(resolve(target))) continue;
       written.add(resolve(target));
-      await step(`persisting agent config file '${path}'`, () => ctx.plugin.persistFile(configText, path, CONFIG_FILE_MODE));
+      await step(`persisting agent config file '${path}'`, async () => {
+        configText ??= await renderConfigChecked(config);
+        return ctx.plugin.persistFile(configText, path, CONFIG_FILE_MODE);
+      });
       log.info(`wrote agent config ${path}`);
     }
     const keyPath = join(workDir, PRIVATE_KEY_FILE);

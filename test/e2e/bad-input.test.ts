@@ -320,4 +320,23 @@ test('install, run and reset on a host that never registered: exit 1 at once, on
   }
 });
 
+test('a server hostname prefix 1e400: the written config reads back (it was read as Infinity and every later command failed)', async () => {
+  const j = await journey({ agent: { hostname: { prefix: '1e400' } } });
+  try {
+    const r = await j.run(['register'], { timeoutMs: 15_000 });
+    assert.is(r.code, 0, r.stderr);
+    assert.match(j.read(CONFIG_PATH), /\n    hostname:\n        prefix: "1e400"\n/);
+    const name = j.read('/etc/hostname').trim();
+    assert.match(name, /^1e400[0-9a-f]{8}-/);
+    const run = j.start(['run'], { timeoutMs: 15_000 });
+    await j.api.waitFor(() => j.api.host(j.reg, name)?.phase === 'Running', 10_000).catch(() => undefined);
+    run.child.kill('SIGTERM');
+    const ran = await run.result;
+    assert.is(ran.code, 143, ran.stderr);
+    assert.is(j.api.host(j.reg, name)?.phase, 'Running');
+  } finally {
+    await j.close();
+  }
+});
+
 test.run();

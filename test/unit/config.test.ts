@@ -209,11 +209,11 @@ test('written config: mode 0640, atomic, parent created, reads back equal', asyn
   const dir = tempDir('elemental-config-');
   const path = join(dir, 'etc/elemental/agent/config.yaml');
   const config = await parseConfigText(fixture('full.yaml'), 'full.yaml');
-  writeConfigFile(path, config);
+  await writeConfigFile(path, config);
   assert.is(statSync(path).mode & 0o777, 0o640);
   assert.is(readFileSync(path, 'utf8'), fixture('full.yaml'));
   writeFileSync(path, 'garbage');
-  writeConfigFile(path, config);
+  await writeConfigFile(path, config);
   assert.equal(await loadConfigFile(path, path), config);
 });
 
