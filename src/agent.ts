@@ -147,6 +147,11 @@ function requestTimeoutMs(env: NodeJS.ProcessEnv = process.env): number | undefi
   return Math.max(1, durationToMs(ns));
 }
 
+/**
+ * The API client a config describes. Constructing it checks the scheme, the trust settings
+ * (an unparsable caCert is fatal), the proxy environment and the request timeout, and sends
+ * nothing.
+ */
 export function buildClient(ctx: Pick<AgentContext, 'config' | 'identity' | 'root' | 'signal'>, env?: NodeJS.ProcessEnv): ElementalClient {
   const { registration, agent } = ctx.config;
   return new ElementalClient({

@@ -101,6 +101,16 @@ const COMMANDS: CommandSpec[] = [
     run: async ({ options, globals }) => (await import('./status')).statusCommand(globals, { json: options.json === true }),
   },
   {
+    name: 'check',
+    summary: 'Validate the config (and private.key) offline',
+    description:
+      'Validate the config file and, when present, <workDir>/private.key and a pending registration,\n' +
+      'without any network and without writing (for image builds and CI: --root ./image check).\n' +
+      'One line per problem and exit 1 (an unknown key is a problem), else one line and exit 0.',
+    readsHost: true,
+    run: async ({ globals }) => (await import('./check')).checkCommand(globals),
+  },
+  {
     name: 'version',
     summary: 'Print the version',
     description: 'Print the version line: elemental-agent <version> (commit <sha>, <date>).',
