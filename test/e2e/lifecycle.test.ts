@@ -351,4 +351,19 @@ test('register killed after the create POST, before finalize: the rerun adopts t
   }
 });
 
+test('the written registration keeps the reference struct order: uri, caCert, tokenDuration, token', async () => {
+  const j = await journey({ https: true, registration: { tokenDuration: 3600 } });
+  try {
+    const r = await j.run(['register']);
+    assert.is(r.code, 0, r.stderr);
+    const ca = j.api.caCertPem!.trimEnd().split('\n').map((l) => `        ${l}`).join('\n');
+    assert.ok(
+      j.read(CONFIG_PATH).startsWith(`registration:\n    uri: ${j.reg.uri}\n    caCert: |\n${ca}\n    tokenDuration: 1h0m0s\n    token: ${j.reg.token}\nagent:\n`),
+      j.read(CONFIG_PATH),
+    );
+  } finally {
+    await j.close();
+  }
+});
+
 test.run();
