@@ -72,15 +72,8 @@ export class Identity {
    * Returns undefined when the file does not exist; any other problem is an AgentError.
    */
   static load(path: string): Identity | undefined {
-    let pem: string;
-    try {
-      pem = readFileSync(path, 'utf8');
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return undefined;
-      throw new AgentError(`cannot read private key ${path}: ${code ?? errorMessage(err)}`);
-    }
-    return Identity.fromPem(pem, path);
+    const pem = readOptional(path, 'private key');
+    return pem === undefined ? undefined : Identity.fromPem(pem, path);
   }
 
   /** PKCS#8 PEM ("PRIVATE KEY"), ending with a newline. */
@@ -108,6 +101,17 @@ export class Identity {
     const signingInput = `${JWT_HEADER}.${Buffer.from(JSON.stringify(claims), 'utf8').toString('base64url')}`;
     const signature = sign(null, Buffer.from(signingInput, 'utf8'), this.#privateKey);
     return `${signingInput}.${signature.toString('base64url')}`;
+  }
+}
+
+/** The text of `path`; undefined when it does not exist, an AgentError naming `what` otherwise. */
+function readOptional(path: string, what: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    throw new AgentError(`cannot read ${what} ${path}: ${code ?? errorMessage(err)}`);
   }
 }
 
@@ -141,14 +145,8 @@ export function savePendingRegistration(path: string, pending: PendingRegistrati
  * one (the agent writes it atomically, so only a hand edit gets here) is an AgentError.
  */
 export function loadPendingRegistration(path: string): PendingRegistration | undefined {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return undefined;
-    throw new AgentError(`cannot read pending registration ${path}: ${code ?? errorMessage(err)}`);
-  }
+  const text = readOptional(path, 'pending registration');
+  if (text === undefined) return undefined;
   const remedy = 'remove it to register anew (a host it had created stays on the server)';
   let parsed: unknown;
   try {
