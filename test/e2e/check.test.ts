@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { type ElementalApi, startElementalApi } from '../support/elemental-api';
 import { runAgent, tempRoot } from '../support/spawn-agent';
 import { testPki } from '../support/certs';
+import { withoutTimestamps } from '../support/log-lines';
 
 const CONFIG = '/etc/elemental/agent/config.yaml';
 const WORK_DIR = '/var/lib/elemental/agent';
@@ -46,7 +47,7 @@ async function check(config: string, files: Record<string, string> = {}, args: s
   assert.equal(api.requests, [], 'nothing sent');
   assert.equal(r.calls, [], 'no command run');
   assert.not.match(r.stderr, /\n\s+at /, 'no stack trace');
-  return { ...r, errors: r.stderr.split('\n').filter((l) => l.startsWith('ERROR')) };
+  return { ...r, errors: withoutTimestamps(r.stderr).split('\n').filter((l) => l.startsWith('ERROR')) };
 }
 
 const ed25519 = () => generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
