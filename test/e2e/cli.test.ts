@@ -56,6 +56,7 @@ const OPTIONS_OF: Record<string, string[]> = {
   run: HOST_OPTIONS,
   reset: HOST_OPTIONS,
   status: ['--json', ...HOST_OPTIONS],
+  check: HOST_OPTIONS,
   version: [],
   completion: [],
   help: [],
