@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { formatGoDuration, parseDurationText } from './duration';
+import { editDistance } from './edit-distance';
 import { AgentError } from './errors';
 import { log } from './log';
 import { writeFileAtomic, ensureDir } from './fs';
@@ -136,18 +137,6 @@ const KNOWN_KEYS: [string, string][] = [];
 
 function dotted(parent: string, key: string): string {
   return parent ? `${parent}.${key}` : key;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
 }
 
 /**
