@@ -10,7 +10,7 @@ import { HostRoot, ensureDir } from './fs';
 import { IdleTrim } from './gc';
 import { type Host, SystemHost } from './host';
 import { log, registerSecret, setDebug } from './log';
-import { Identity } from './identity';
+import { Identity, PENDING_REGISTRATION_FILE, loadPendingRegistration } from './identity';
 import { ElementalClient } from './api/client';
 import { loadPlugin } from './plugins';
 import type { OsPlugin } from './plugins/types';
@@ -29,6 +29,8 @@ export interface AgentContext {
   identity: Identity;
   /** True when the identity was loaded from <workDir>/private.key (this host registered before). */
   identityFromDisk: boolean;
+  /** The name of a registration that was not finalized (<workDir>/pending-registration.json). */
+  pendingName?: string | undefined;
   client: ElementalClient;
   /** The current hostname of this host (the registered name after registration). */
   hostname: string;
@@ -48,12 +50,27 @@ export function reconciliationWaitMs(config: AgentConfig, random: () => number =
 export interface StartOptions {
   host?: Host;
   env?: NodeJS.ProcessEnv;
+  /**
+   * install, run and reset: refuse at once on a host that never registered (no private.key and
+   * no pending registration), before anything is written or sent.
+   */
+  requireRegistered?: boolean;
+}
+
+/** The host path of a file of the work dir, as the host names it. */
+export function workPath(config: AgentConfig, name: string): string {
+  return join(config.agent.workDir, name);
+}
+
+export function notRegisteredMessage(config: AgentConfig): string {
+  return `this host is not registered (no ${workPath(config, PRIVATE_KEY_FILE)}): run 'elemental-agent register' first`;
 }
 
 export async function startAgent(options: GlobalOptions, start: StartOptions = {}): Promise<AgentContext> {
   const root = new HostRoot(options.root);
   const config = await loadConfigFile(root.resolve(options.config), options.config);
   setDebug(options.debug || config.agent.debug);
+  registerSecret(config.registration.token);
   log.info(startLine(options, config));
   log.debug(`config loaded from ${options.config}`);
   const host = start.host ?? new SystemHost(root);
@@ -63,11 +80,28 @@ export async function startAgent(options: GlobalOptions, start: StartOptions = {
     host,
     signal: stopSignal,
   } as AgentContext;
-  await applyConfig(ctx, config);
-  const stored = Identity.load(root.resolve(join(config.agent.workDir, PRIVATE_KEY_FILE)));
+  // What can be checked without writing comes first: the plugin choice, the identity, the
+  // client's settings (scheme, caCert); then whether this host registered at all.
+  ctx.plugin = await loadPlugin(config.agent.osPlugin, root);
+  const stored = Identity.load(root.resolve(workPath(config, PRIVATE_KEY_FILE)));
+  const pending = loadPendingRegistration(root.resolve(workPath(config, PENDING_REGISTRATION_FILE)));
   ctx.identityFromDisk = stored !== undefined;
-  ctx.identity = stored ?? Identity.generate();
+  // A pending registration of another key than private.key's (an operator replaced the key)
+  // names a host this identity cannot sign for.
+  const usable = pending && (!stored || pending.identity.publicKeyPem() === stored.publicKeyPem()) ? pending : undefined;
+  ctx.pendingName = usable?.name;
+  ctx.identity = stored ?? usable?.identity ?? Identity.generate();
+  ctx.config = config;
   ctx.client = buildClient(ctx, start.env);
+  if (start.requireRegistered && !stored) {
+    if (pending) {
+      throw new AgentError(
+        `the registration of this host as '${pending.name}' did not finish (no ${workPath(config, PRIVATE_KEY_FILE)}, but ${workPath(config, PENDING_REGISTRATION_FILE)}): run 'elemental-agent register' to complete it`,
+      );
+    }
+    throw new AgentError(notRegisteredMessage(config));
+  }
+  await applyConfig(ctx, config, ctx.plugin);
   ctx.hostname = await ctx.plugin.getHostname();
   log.debug(`current hostname: ${ctx.hostname}`);
   return ctx;
@@ -81,7 +115,7 @@ const idleTrim = new IdleTrim({
     log.debug(`idle: heap ${mb(before.heapTotal)} (${mb(before.heapUsed)} used) -> ${mb(after.heapTotal)} (${mb(after.heapUsed)} used), collected in ${ms.toFixed(1)} ms`),
 });
 
-async function applyConfig(ctx: AgentContext, config: AgentConfig): Promise<void> {
+async function applyConfig(ctx: AgentContext, config: AgentConfig, plugin?: OsPlugin): Promise<void> {
   ctx.config = config;
   registerSecret(config.registration.token);
   ctx.wait = () => {
@@ -90,7 +124,7 @@ async function applyConfig(ctx: AgentContext, config: AgentConfig): Promise<void
     return sleep(ms, ctx.signal).finally(endOfWait);
   };
   ensureDir(ctx.root.resolve(config.agent.workDir), WORK_DIR_MODE);
-  ctx.plugin = await loadPlugin(config.agent.osPlugin, ctx.root);
+  ctx.plugin = plugin ?? (await loadPlugin(config.agent.osPlugin, ctx.root));
   await ctx.plugin.init({
     workDir: config.agent.workDir,
     configPath: ctx.options.config,
@@ -113,6 +147,11 @@ function requestTimeoutMs(env: NodeJS.ProcessEnv = process.env): number | undefi
   return Math.max(1, durationToMs(ns));
 }
 
+/**
+ * The API client a config describes. Constructing it checks the scheme, the trust settings
+ * (an unparsable caCert is fatal), the proxy environment and the request timeout, and sends
+ * nothing.
+ */
 export function buildClient(ctx: Pick<AgentContext, 'config' | 'identity' | 'root' | 'signal'>, env?: NodeJS.ProcessEnv): ElementalClient {
   const { registration, agent } = ctx.config;
   return new ElementalClient({

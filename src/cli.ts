@@ -9,6 +9,7 @@ import { statSync } from 'node:fs';
 import { cac, type CAC } from 'cac';
 import { AgentError, ExitCode, UsageError, errorMessage } from './errors';
 import { versionLine } from './version';
+import { editDistance } from './edit-distance';
 import type { CompletionSpec } from './completion';
 import { StopRequested, stopExitCode } from './signals';
 import { DEFAULT_CONFIG_PATH, type GlobalOptions, withLocalPaths } from './options';
@@ -101,6 +102,16 @@ const COMMANDS: CommandSpec[] = [
     run: async ({ options, globals }) => (await import('./status')).statusCommand(globals, { json: options.json === true }),
   },
   {
+    name: 'check',
+    summary: 'Validate the config (and private.key) offline',
+    description:
+      'Validate the config file and, when present, <workDir>/private.key and a pending registration,\n' +
+      'without any network and without writing (for image builds and CI: --root ./image check).\n' +
+      'One line per problem and exit 1 (an unknown key is a problem), else one line and exit 0.',
+    readsHost: true,
+    run: async ({ globals }) => (await import('./check')).checkCommand(globals),
+  },
+  {
     name: 'version',
     summary: 'Print the version',
     description: 'Print the version line: elemental-agent <version> (commit <sha>, <date>).',
@@ -182,23 +193,10 @@ function commandHelp(command: CommandSpec): string {
 
 // ---- parsing ------------------------------------------------------------------------------
 
-/** Levenshtein distance, for "did you mean". */
-function distance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
-}
-
 /** As cobra: a command within two edits, or one that starts with what was typed. */
 function suggestCommand(typed: string, names: string[] = COMMANDS.map((c) => c.name)): string | undefined {
   const ranked = names
-    .map((name) => ({ name, d: distance(typed.toLowerCase(), name) }))
+    .map((name) => ({ name, d: editDistance(typed.toLowerCase(), name) }))
     .filter(({ name, d }) => d <= 2 || (typed.length > 0 && name.startsWith(typed.toLowerCase())))
     .sort((x, y) => x.d - y.d);
   return ranked[0]?.name;

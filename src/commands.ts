@@ -5,13 +5,13 @@ import { ExitCode } from './errors';
 import { log } from './log';
 import { installSignalHandlers } from './signals';
 
-function start(options: GlobalOptions) {
+function start(options: GlobalOptions, requireRegistered = true) {
   installSignalHandlers((name) => log.info(`${name} received: stopping after the current step`));
-  return startAgent(options);
+  return startAgent(options, { requireRegistered });
 }
 
 export async function registerCommand(options: GlobalOptions, flags: { install: boolean }): Promise<number> {
-  const ctx = await start(options);
+  const ctx = await start(options, false);
   const { register } = await import('./phases/register');
   await register(ctx, flags);
   return ExitCode.ok;

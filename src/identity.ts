@@ -2,8 +2,9 @@
 // Elemental API at registration, the private half signing a short-lived JWT for every
 // request about the host. No JWT library: the token is three base64url segments.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, unlinkSync } from 'node:fs';
 import { AgentError, errorMessage } from './errors';
+import { writeFileAtomic } from './fs';
 import { log } from './log';
 
 // Exactly these bytes, in this key order.
@@ -71,15 +72,8 @@ export class Identity {
    * Returns undefined when the file does not exist; any other problem is an AgentError.
    */
   static load(path: string): Identity | undefined {
-    let pem: string;
-    try {
-      pem = readFileSync(path, 'utf8');
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return undefined;
-      throw new AgentError(`cannot read private key ${path}: ${code ?? errorMessage(err)}`);
-    }
-    return Identity.fromPem(pem, path);
+    const pem = readOptional(path, 'private key');
+    return pem === undefined ? undefined : Identity.fromPem(pem, path);
   }
 
   /** PKCS#8 PEM ("PRIVATE KEY"), ending with a newline. */
@@ -110,6 +104,70 @@ export class Identity {
   }
 }
 
+/** The text of `path`; undefined when it does not exist, an AgentError naming `what` otherwise. */
+function readOptional(path: string, what: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    throw new AgentError(`cannot read ${what} ${path}: ${code ?? errorMessage(err)}`);
+  }
+}
+
 function withNewline(s: string): string {
   return s.endsWith('\n') ? s : `${s}\n`;
+}
+
+/**
+ * The identity and host name of a registration that has not been finalized (SPEC §4), in the
+ * work dir. Written atomically (0600) before the create-host POST, so that a register killed
+ * between the POST and finalize is resumed by the next one (it probes that name first and
+ * adopts the host) instead of leaving the created host behind. Not `private.key`, whose presence
+ * means "registered" to the example units. Removed once finalize has written private.key.
+ */
+export const PENDING_REGISTRATION_FILE = 'pending-registration.json';
+export const PENDING_REGISTRATION_MODE = 0o600;
+
+export interface PendingRegistration {
+  name: string;
+  identity: Identity;
+}
+
+/** Persists a pending registration at `path` (on this machine, --root applied). */
+export function savePendingRegistration(path: string, pending: PendingRegistration): void {
+  const text = `${JSON.stringify({ name: pending.name, privateKey: pending.identity.privateKeyPem() }, null, 2)}\n`;
+  writeFileAtomic(path, text, PENDING_REGISTRATION_MODE);
+}
+
+/**
+ * Loads the pending registration at `path`; undefined when there is none. A file that is not
+ * one (the agent writes it atomically, so only a hand edit gets here) is an AgentError.
+ */
+export function loadPendingRegistration(path: string): PendingRegistration | undefined {
+  const text = readOptional(path, 'pending registration');
+  if (text === undefined) return undefined;
+  const remedy = 'remove it to register anew (a host it had created stays on the server)';
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new AgentError(`pending registration ${path} is not JSON: ${remedy}`);
+  }
+  const record = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Record<string, unknown>;
+  const name = Object.hasOwn(record, 'name') ? record.name : undefined;
+  const privateKey = Object.hasOwn(record, 'privateKey') ? record.privateKey : undefined;
+  if (typeof name !== 'string' || name === '' || typeof privateKey !== 'string') {
+    throw new AgentError(`pending registration ${path} lacks its name or key: ${remedy}`);
+  }
+  return { name, identity: Identity.fromPem(privateKey, path) };
+}
+
+/** Removes a pending registration file; absent is fine. */
+export function removePendingRegistration(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
 }

@@ -10,7 +10,7 @@ import { type AgentConfig, loadConfigFile } from './config';
 import { ExitCode, errorMessage } from './errors';
 import { HostRoot } from './fs';
 import { SystemHost } from './host';
-import { Identity } from './identity';
+import { Identity, PENDING_REGISTRATION_FILE } from './identity';
 import { log, registerSecret, setDebug } from './log';
 import { type GlobalOptions, shownUri, startLine } from './options';
 import { IN_PLACE_UPDATE_PENDING } from './phases/os-version';
@@ -18,9 +18,6 @@ import { BOOTSTRAP_SENTINEL } from './phases/bootstrap';
 import { BOOTSTRAP_PATHS, INSTALL_FILE, OS_VERSION_FILE, RESET_FILE, RESET_SENTINEL_FILE } from './plugins/dummy';
 import { stopSignal } from './signals';
 import { versionLine } from './version';
-
-// TODO(merge): src/identity.ts of the "config" branch exports this; import it from there.
-const PENDING_REGISTRATION_FILE = 'pending-registration.json';
 
 /** A file of the Dummy plugin's contract, as the host names it. */
 export interface StatusFile {

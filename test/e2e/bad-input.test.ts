@@ -233,4 +233,113 @@ test('a 10 MB bootstrap config is written verbatim', async () => {
   }
 });
 
+test('unknown and misspelt config keys: one WARN each, naming the closest key; the reference spelling insecureSkipTLSVerify works', async () => {
+  // The misspelt key would otherwise fall back silently to the default (10 s).
+  const j = await journey({
+    https: true,
+    startingAgentYaml: '  reconcilation: 1s\n  insecureSkipTLSVerify: true\n  workdir: /var/lib/elemental/agent\n  postInstal:\n    reboot: true\n',
+  });
+  try {
+    // No CA in the starting config: only insecureSkipTLSVerify (read case-insensitively) lets
+    // the handshake through.
+    writeFileSync(j.path(CONFIG_PATH), j.read(CONFIG_PATH).replace(/^  caCert: .*\n/m, ''));
+    const r = await j.run(['register']);
+    assert.is(r.code, 0, r.stderr);
+    const warnings = withoutTimestamps(r.stderr).split('\n').filter((l) => l.startsWith('WARN'));
+    assert.equal(warnings, [
+      `WARN  config file '${CONFIG_PATH}': agent.reconcilation: unknown key (did you mean agent.reconciliation?)`,
+      `WARN  config file '${CONFIG_PATH}': agent.postInstal: unknown key (did you mean agent.postInstall?)`,
+    ]);
+  } finally {
+    await j.close();
+  }
+});
+
+test('reconciliation: 10 (10 ns) is raised to 1 s with one WARN: a bounded number of requests against a failing API', async () => {
+  for (const where of ['file', 'server'] as const) {
+    const j = where === 'file' ? await journey({ startingAgentYaml: '  reconciliation: 10\n' }) : await journey({ agent: { reconciliation: 10 } });
+    try {
+      const agent = j.start(['register'], { env: { ELEMENTAL_AGENT_MIN_RECONCILIATION: undefined } });
+      let failing: (q: { op: string; status: number }) => boolean;
+      if (where === 'file') {
+        // The starting config says 100ms; the line added below it wins (the last one is used).
+        j.api.injectFault({ op: 'getRegistration', kind: 'status', status: 500, times: Infinity });
+        failing = (q) => q.op === 'getRegistration' && q.status === 500;
+        await j.api.waitFor(() => j.api.requests.some(failing), 10_000);
+      } else {
+        // Registered with the server's 10 ns; from then on the API fails every PATCH. The two
+        // phase reports are best effort (no wait); step 5 retries, once per period.
+        await j.api.waitForRequest((q) => q.op === 'createHost', 10_000);
+        j.api.injectFault({ op: 'patchHost', kind: 'status', status: 500, times: Infinity });
+        failing = (q) => q.op === 'patchHost' && q.status === 500;
+        await j.api.waitFor(() => j.api.requests.filter(failing).length >= 3, 10_000);
+      }
+      // Count from the first failure that is retried.
+      const from = j.api.requests.length;
+      await new Promise((res) => setTimeout(res, 3000));
+      const count = j.api.requests.length - from;
+      agent.child.kill('SIGTERM');
+      const r = await agent.result;
+      assert.is(r.code, 143, r.stderr);
+      assert.ok(count <= 4, `${where}: ${count} requests in 3 s after the first failure`);
+      const raised = withoutTimestamps(r.stderr).split('\n').filter((l) => /agent\.reconciliation: 10ns is under 1s, raised to 1s/.test(l));
+      assert.is(raised.length, 1, `${where}: ${r.stderr}`);
+      assert.match(raised[0]!, where === 'file' ? /^WARN  config file '\/etc\/elemental\/agent\/config\.yaml': / : /^WARN  registration config from the server: /);
+    } finally {
+      await j.close();
+    }
+  }
+});
+
+test('install, run and reset on a host that never registered: exit 1 at once, one line, no request, nothing written, no post action', async () => {
+  const j = await journey({ startingAgentYaml: '  workDir: /srv/agent\n  postInstall:\n    reboot: true\n  postReset:\n    reboot: true\n' });
+  try {
+    const before = snapshot(j.root);
+    for (const command of ['install', 'run', 'reset']) {
+      const r = await j.run([command], { debug: false, timeoutMs: 10_000 });
+      assert.is(r.code, 1, `${command}: ${r.stderr}`);
+      // The start-up line every command that reads the host begins with, then the one error.
+      const [start, ...rest] = withoutTimestamps(r.stderr).split('\n');
+      assert.match(start!, new RegExp(`^INFO  elemental-agent \\S+ \\(commit [^)]*\\) ${command}: config ${CONFIG_PATH}, root `), command);
+      assert.equal(rest, ["ERROR this host is not registered (no /srv/agent/private.key): run 'elemental-agent register' first", ''], command);
+      assert.is(r.stdout, '');
+      assert.equal(r.calls, [], `${command}: no post action`);
+    }
+    assert.equal(j.api.requests, [], 'no request sent');
+    assert.equal(snapshot(j.root), before, 'nothing written (not even the work dir)');
+
+    // A registration that did not finish (killed between the POST and finalize) is named as such.
+    const name = 'm-node-1';
+    mkdirSync(j.path('/srv/agent'), { recursive: true, mode: 0o700 });
+    const key = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    writeFileSync(j.path('/srv/agent/pending-registration.json'), JSON.stringify({ name, privateKey: key }), { mode: 0o600 });
+    j.api.clearRequests();
+    const r = await j.run(['run'], { debug: false, timeoutMs: 10_000 });
+    assert.is(r.code, 1, r.stderr);
+    assert.is(withoutTimestamps(r.stderr).split('\n').slice(1).join('\n'), `ERROR the registration of this host as '${name}' did not finish (no /srv/agent/private.key, but /srv/agent/pending-registration.json): run 'elemental-agent register' to complete it\n`);
+    assert.equal(j.api.requests, []);
+  } finally {
+    await j.close();
+  }
+});
+
+test('a server hostname prefix 1e400: the written config reads back (it was read as Infinity and every later command failed)', async () => {
+  const j = await journey({ agent: { hostname: { prefix: '1e400' } } });
+  try {
+    const r = await j.run(['register'], { timeoutMs: 15_000 });
+    assert.is(r.code, 0, r.stderr);
+    assert.match(j.read(CONFIG_PATH), /\n    hostname:\n        prefix: "1e400"\n/);
+    const name = j.read('/etc/hostname').trim();
+    assert.match(name, /^1e400[0-9a-f]{8}-/);
+    const run = j.start(['run'], { timeoutMs: 15_000 });
+    await j.api.waitFor(() => j.api.host(j.reg, name)?.phase === 'Running', 10_000).catch(() => undefined);
+    run.child.kill('SIGTERM');
+    const ran = await run.result;
+    assert.is(ran.code, 143, ran.stderr);
+    assert.is(j.api.host(j.reg, name)?.phase, 'Running');
+  } finally {
+    await j.close();
+  }
+});
+
 test.run();

@@ -318,4 +318,52 @@ test('osPlugin elemental.so or anything unknown: exit 1 naming the supported val
   }
 });
 
+test('register killed after the create POST, before finalize: the rerun adopts the host from the pending registration', async () => {
+  const j = await journey();
+  try {
+    // The server creates the host but its answer never arrives; the agent is killed meanwhile.
+    j.api.injectFault({ op: 'createHost', kind: 'hang', afterEffects: true });
+    const first = j.start(['register', '--install']);
+    await j.api.waitFor(() => j.api.hosts(j.reg).length === 1, 10_000);
+    first.child.kill('SIGKILL');
+    assert.is((await first.result).signal, 'SIGKILL');
+    const name = onlyHost(j).name;
+    const pendingPath = `${WORK_DIR}/pending-registration.json`;
+    assert.is(j.mode(pendingPath), 0o600);
+    const pending = JSON.parse(j.read(pendingPath)) as { name: string; privateKey: string };
+    assert.is(pending.name, name);
+    assert.is(createPublicKey(createPrivateKey(pending.privateKey)).export({ type: 'spki', format: 'pem' }).toString(), onlyHost(j).pubKey);
+    assert.not.ok(j.exists(`${WORK_DIR}/private.key`), 'not registered yet for the example units');
+
+    j.api.clearRequests();
+    const again = await j.run(['register', '--install']);
+    assert.is(again.code, 0, again.stderr);
+    assert.is(j.api.hosts(j.reg).length, 1, 'no orphan');
+    assert.match(again.stderr, new RegExp(`found existing host '${name}' for this host's key, skipping creation`));
+    assert.equal(j.api.ops().slice(0, 2), ['getRegistration', 'patchHost']);
+    assert.not.ok(j.api.ops().includes('createHost'));
+    assert.is(j.read('/etc/hostname'), `${name}\n`);
+    assert.is(createPublicKey(createPrivateKey(j.read(`${WORK_DIR}/private.key`))).export({ type: 'spki', format: 'pem' }).toString(), onlyHost(j).pubKey);
+    assert.not.ok(j.exists(pendingPath), 'finalize removed the pending registration');
+    assert.is(onlyHost(j).labels[LABELS.installed], 'true');
+  } finally {
+    await j.close();
+  }
+});
+
+test('the written registration keeps the reference struct order: uri, caCert, tokenDuration, token', async () => {
+  const j = await journey({ https: true, registration: { tokenDuration: 3600 } });
+  try {
+    const r = await j.run(['register']);
+    assert.is(r.code, 0, r.stderr);
+    const ca = j.api.caCertPem!.trimEnd().split('\n').map((l) => `        ${l}`).join('\n');
+    assert.ok(
+      j.read(CONFIG_PATH).startsWith(`registration:\n    uri: ${j.reg.uri}\n    caCert: |\n${ca}\n    tokenDuration: 1h0m0s\n    token: ${j.reg.token}\nagent:\n`),
+      j.read(CONFIG_PATH),
+    );
+  } finally {
+    await j.close();
+  }
+});
+
 test.run();

@@ -19,7 +19,7 @@
 //
 // Everything is bounded: waits have timeouts, hung requests end after a cap, close() destroys
 // open (keep-alive or hung) sockets and clears every timer.
-import { generateKeyPairSync, sign as cryptoSign, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
@@ -268,6 +268,16 @@ export interface ElementalApi {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
+// Node 20 deadlocks when a KeyObject made by generateKeyPairSync is exported as JWK (jose does
+// so in jwtVerify) while a GC collects the generating job, whose destructor takes the key's
+// mutex again (a full `npm test` hung in the crash test that way). A key made from a random
+// seed (PKCS#8 DER of Ed25519: a fixed 16-byte prefix and the 32-byte seed) has no such job.
+const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+function ed25519PrivateKey(): KeyObject {
+  return createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, randomBytes(32)]), format: 'der', type: 'pkcs8' });
+}
+
 interface Reply {
   status: number;
   headers: Record<string, string>;
@@ -388,9 +398,8 @@ class Registration implements RegistrationHandle {
     this.reset = opts.reset;
     this.cloudConfig = opts.cloudConfig;
     this.registration = opts.registration;
-    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-    this.privateKey = privateKey;
-    this.publicKey = publicKey;
+    this.privateKey = ed25519PrivateKey();
+    this.publicKey = createPublicKey(this.privateKey);
     this.issueToken();
   }
 

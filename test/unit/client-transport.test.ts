@@ -18,6 +18,7 @@ import { Identity } from '../../src/identity';
 import { setDebug, setLogSink } from '../../src/log';
 import { userAgent } from '../../src/version';
 import { testPki } from '../support/certs';
+import { type ConnectProxy, deadPort, startConnectProxy } from '../support/connect-proxy';
 import '../support/webcrypto';
 
 
@@ -105,56 +106,11 @@ function json(res: http.ServerResponse, status: number, value: unknown): void {
   res.end(body);
 }
 
-/** A port nothing listens on (bound, then released). */
-async function deadPort(): Promise<number> {
-  const s = net.createServer();
-  const port = await new Promise<number>((resolve) => s.listen(0, '127.0.0.1', () => resolve((s.address() as net.AddressInfo).port)));
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
 
-interface ConnectProxy {
-  port: number;
-  seen: Array<{ line: string; headers: string[] }>;
-}
-
-/**
- * A CONNECT proxy that records each CONNECT and tunnels to `upstream()` on 127.0.0.1 WHATEVER
- * port was asked for: the client's URL points at a dead port, so only a tunnelled request works.
- */
+/** The shared CONNECT proxy (test/support/connect-proxy.ts), optionally served over TLS with the test certificate. */
 async function connectProxy(upstream: () => number, o: { status?: number; overTls?: boolean } = {}): Promise<ConnectProxy> {
-  const proxy: ConnectProxy = { port: 0, seen: [] };
-  const onClient = (client: net.Socket) => {
-    client.on('error', () => {});
-    let buffer = Buffer.alloc(0);
-    const onData = (chunk: Buffer) => {
-      buffer = Buffer.concat([buffer, chunk]);
-      const end = buffer.indexOf('\r\n\r\n');
-      if (end === -1) return;
-      client.off('data', onData);
-      const [line = '', ...headers] = buffer.subarray(0, end).toString('latin1').split('\r\n');
-      proxy.seen.push({ line, headers });
-      const status = o.status ?? 200;
-      if (status !== 200 || !line.startsWith('CONNECT ')) {
-        client.end(`HTTP/1.1 ${status} Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n`);
-        return;
-      }
-      const up = net.connect(upstream(), '127.0.0.1', () => {
-        client.write('HTTP/1.1 200 Connection established\r\n\r\n');
-        const rest = buffer.subarray(end + 4);
-        if (rest.length) up.write(rest);
-        client.pipe(up);
-        up.pipe(client);
-      });
-      up.on('error', () => client.destroy());
-      client.on('close', () => up.destroy());
-    };
-    client.on('data', onData);
-  };
-  const server = o.overTls
-    ? tls.createServer({ key: pki.serverKeyPem, cert: pki.serverCertPem }, onClient)
-    : net.createServer(onClient);
-  proxy.port = await listen(server);
+  const proxy = await startConnectProxy(upstream, { status: o.status, tls: o.overTls ? { key: pki.serverKeyPem, cert: pki.serverCertPem } : undefined });
+  closers.push(proxy.close);
   return proxy;
 }
 
