@@ -49,7 +49,7 @@ interface FaultDef {
   env?: Record<string, string>;
 }
 
-const FAULTS: FaultDef[] = [
+const ALL_FAULTS: FaultDef[] = [
   { label: 'status 500', spec: { kind: 'status', status: 500 } },
   { label: 'status 502', spec: { kind: 'status', status: 502 } },
   { label: 'status 429', spec: { kind: 'status', status: 429, headers: { 'retry-after': '0' } } },
@@ -58,6 +58,11 @@ const FAULTS: FaultDef[] = [
   { label: 'garbage JSON', spec: { kind: 'garbage' } },
   { label: 'wrong shape', spec: { kind: 'wrongShape' } },
 ];
+/** FAULTS_KINDS='status 500,hang' runs only those faults (the runtime matrix runs a subset). */
+const FAULTS_KINDS = process.env.FAULTS_KINDS?.split(',').map((k) => k.trim()).filter(Boolean);
+const unknownKinds = FAULTS_KINDS?.filter((k) => !ALL_FAULTS.some((f) => f.label === k)) ?? [];
+if (unknownKinds.length) throw new Error(`FAULTS_KINDS: unknown fault ${unknownKinds.join(', ')} (known: ${ALL_FAULTS.map((f) => f.label).join(', ')})`);
+const FAULTS = FAULTS_KINDS?.length ? ALL_FAULTS.filter((f) => FAULTS_KINDS.includes(f.label)) : ALL_FAULTS;
 
 // ---------------------------------------------------------------------------------------------
 // Scenarios

@@ -5,9 +5,13 @@
 // - `--root <temp dir>` is always passed;
 // - where the machine allows it the agent runs in its own UTS namespace (`unshare --uts`), so
 //   even the hostname fallback (writing /proc/sys/kernel/hostname) cannot touch this machine;
+// - the bundle runs under the runtime given as a command prefix: `AGENT_RUNTIME='deno run -A'`
+//   in the environment (or the `runtime` option), default this machine's node; or
+//   `AGENT_EXECUTABLE=dist/elemental-agent-linux-x64` runs that agent executable (the SEA) alone;
 // - with `chroot`, the agent runs inside a given chroot (root only), ALWAYS in its own UTS
 //   namespace (refused otherwise) and its own mount namespace holding a fresh /proc, which goes
-//   away with the agent: `unshare --uts --mount-proc=<dir>/proc -- chroot <dir> node bundle`.
+//   away with the agent: `unshare --uts --mount-proc=<dir>/proc -- chroot <dir> node bundle`
+//   (or the agent alone, when it is an executable of its own: the SEA).
 import { spawn, spawnSync, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { accessSync, chmodSync, closeSync, openSync, constants as fsConstants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,9 +46,14 @@ export interface AgentOptions {
   timeoutMs?: number;
   /** Make a shim fail: e.g. { hostnamectl: 'System has not been booted with systemd' }. */
   failingShims?: Partial<Record<(typeof SHIMMED_COMMANDS)[number], string>>;
-  /** Run another bundle (e.g. a copy in an empty directory). */
+  /** Run another bundle (e.g. a copy in an empty directory), or an executable (with `runtime: []`). */
   agentPath?: string;
-  /** Options for node itself, before the bundle (e.g. `--require` of a measuring preload). */
+  /**
+   * The command that runs the bundle, e.g. `['bun']` or `['deno', 'run', '-A']`; `[]` when
+   * `agentPath` is itself an executable (the SEA). Default: AGENT_RUNTIME (see agentRuntime()).
+   */
+  runtime?: string[];
+  /** Options for node itself, between the runtime and the bundle (e.g. `--require` of a measuring preload). */
   nodeArgs?: string[];
   /** Don't use a UTS namespace even when available. */
   noUnshare?: boolean;
@@ -61,9 +70,12 @@ export interface AgentOptions {
 export interface ChrootOptions {
   /** The chroot directory, on this machine. */
   dir: string;
-  /** node inside the chroot; default `/usr/local/bin/node`. */
-  node?: string;
-  /** The bundle inside the chroot; default `/elemental-agent.js`. */
+  /**
+   * The command inside the chroot that runs `agent`; default `['/usr/local/bin/node']`. `[]` when
+   * `agent` is an executable of its own (the SEA: no node in the chroot at all).
+   */
+  runtime?: string[];
+  /** The agent inside the chroot; default `/elemental-agent.js`. */
   agent?: string;
   /**
    * Mount a fresh proc on `<dir>/proc` (which must exist) in the agent's own mount namespace
@@ -108,7 +120,7 @@ export function chrootUnavailable(): string | undefined {
   return chrootProblem ?? undefined;
 }
 
-/** The command line of a chroot run: unshare (UTS + mount namespaces) → chroot → node → bundle. */
+/** The command line of a chroot run: unshare (UTS + mount namespaces) → chroot → [node] → agent. */
 function chrootCommand(chroot: ChrootOptions, root: string, args: string[], options: AgentOptions): string[] {
   if (options.noUnshare || !canUnshareUts()) {
     throw new Error('spawnAgent: refusing to run a chroot without its own UTS namespace (unshare --uts unavailable or noUnshare set)');
@@ -118,9 +130,9 @@ function chrootCommand(chroot: ChrootOptions, root: string, args: string[], opti
   const dir = resolve(chroot.dir);
   if (dir === '/') throw new Error('spawnAgent: the chroot must not be /');
   if (!isAbsolute(root)) throw new Error(`spawnAgent: with chroot, root must be an absolute path inside the chroot (got ${root})`);
-  const node = chroot.node ?? '/usr/local/bin/node';
+  const runtime = chroot.runtime ?? ['/usr/local/bin/node'];
   const agent = chroot.agent ?? '/elemental-agent.js';
-  for (const inside of [node, agent]) {
+  for (const inside of [...runtime.slice(0, 1), agent]) {
     if (!existsSync(join(dir, inside))) throw new Error(`spawnAgent: ${inside} is missing in the chroot ${dir}`);
   }
   const namespaces = ['--uts'];
@@ -130,7 +142,21 @@ function chrootCommand(chroot: ChrootOptions, root: string, args: string[], opti
     // so the child IS the agent and signals (SIGTERM, the timeout's SIGKILL) reach it directly.
     namespaces.push(`--mount-proc=${join(dir, 'proc')}`);
   }
-  return [findExecutable('unshare')!, ...namespaces, '--', findExecutable('chroot')!, dir, node, agent, '--root', root, ...args];
+  return [findExecutable('unshare')!, ...namespaces, '--', findExecutable('chroot')!, dir, ...runtime, agent, '--root', root, ...args];
+}
+
+/**
+ * The runtime prefix e2e runs use by default: AGENT_RUNTIME split at white space (e.g.
+ * `bun`, `deno run -A`, `/path/to/node-18/bin/node`), or this machine's node when unset.
+ */
+export function agentRuntime(): string[] {
+  const words = process.env.AGENT_RUNTIME?.split(/\s+/).filter(Boolean) ?? [];
+  return words.length > 0 ? words : [process.execPath];
+}
+
+/** AGENT_EXECUTABLE: an agent that is an executable of its own (the SEA), run without a runtime. */
+export function agentExecutable(): string | undefined {
+  return process.env.AGENT_EXECUTABLE ? resolve(process.env.AGENT_EXECUTABLE) : undefined;
 }
 
 let unshareWorks: boolean | undefined;
@@ -203,7 +229,10 @@ const TEST_ENV: Record<string, string> = { ELEMENTAL_AGENT_MIN_RECONCILIATION: '
 export function startAgent(args: string[], options: AgentOptions): RunningAgent {
   if (!options.root || resolve(options.root) === '/') throw new Error('spawnAgent: a temporary --root is required');
   const chrootArgv = options.chroot ? chrootCommand(options.chroot, options.root, args, options) : undefined;
-  const agentPath = options.agentPath ?? AGENT_PATH;
+  // A given agentPath is a bundle (run by AGENT_RUNTIME) unless the test says otherwise.
+  const executable = options.agentPath ? undefined : agentExecutable();
+  const agentPath = options.agentPath ?? executable ?? AGENT_PATH;
+  const runtime = options.runtime ?? (executable ? [] : agentRuntime());
   if (!chrootArgv && !existsSync(agentPath)) throw new Error(`spawnAgent: ${agentPath} is missing; run npm run build`);
   const shimHome = mkdtempSync(join(tmpdir(), 'elemental-shims-'));
   const shimDir = makeShims(shimHome, options.failingShims);
@@ -215,15 +244,12 @@ export function startAgent(args: string[], options: AgentOptions): RunningAgent 
     if (value !== undefined) env[key] = value;
   }
   env.PATH = `${shimDir}:${options.env?.PATH ?? process.env.PATH ?? '/usr/bin:/bin'}`;
-  const agentArgs = [...(options.nodeArgs ?? []), agentPath, '--root', options.root, ...args];
+  const agentArgv = chrootArgv ?? [...runtime, ...(options.nodeArgs ?? []), agentPath, '--root', options.root, ...args];
   const isolatedUts = chrootArgv ? true : !options.noUnshare && canUnshareUts();
+  const argv = !chrootArgv && isolatedUts ? ['unshare', '--uts', '--', ...agentArgv] : agentArgv;
   const stderrFd = options.stderrFile === undefined ? undefined : openSync(options.stderrFile, 'a');
   const stdio: StdioOptions = ['ignore', 'pipe', stderrFd ?? 'pipe'];
-  const child = chrootArgv
-    ? spawn(chrootArgv[0]!, chrootArgv.slice(1), { env, stdio })
-    : isolatedUts
-      ? spawn('unshare', ['--uts', '--', process.execPath, ...agentArgs], { env, stdio })
-      : spawn(process.execPath, agentArgs, { env, stdio });
+  const child = spawn(argv[0]!, argv.slice(1), { env, stdio });
   if (stderrFd !== undefined) closeSync(stderrFd);
   let stdout = '';
   let stderr = '';
