@@ -1,0 +1,76 @@
+// `npm run build:sea`: dist/elemental-agent-linux-x64, the same bundle as a Node single executable
+// application — node with dist/elemental-agent.js injected (node --experimental-sea-config, then
+// postject), ONE file that needs no node on the machine. The node is the pinned official build of
+// scripts/runtimes.mjs (SEA_NODE), installed on demand; SEA_NODE=/path/to/node builds from another
+// node (x64 Linux, >= 20.6 for the SEA flags used here). Stripped of its symbols when `strip` is
+// there (about 18 MB less; SEA_STRIP=0 keeps them).
+import { spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { SEA_NODE, ensureRuntime } from './runtimes.mjs';
+
+const root = new URL('..', import.meta.url).pathname;
+export const SEA_PATH = join(root, 'dist/elemental-agent-linux-x64');
+const BUNDLE = join(root, 'dist/elemental-agent.js');
+// Node looks for this fuse to know that a blob was injected (it is fixed for every node version).
+const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+/** The node flags examples/systemd/elemental-agent.service gives the agent (README "Memory"). */
+const EXEC_ARGV = ['--max-semi-space-size=1'];
+
+function run(command, args, what) {
+  const r = spawnSync(command, args, { encoding: 'utf8', timeout: 300_000 });
+  if (r.status !== 0) throw new Error(`${what} failed (${r.error?.message ?? `exit ${r.status}`}):\n${`${r.stdout ?? ''}${r.stderr ?? ''}`.trim()}`);
+  return r.stdout.trim();
+}
+
+function onPath(name) {
+  return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
+}
+
+export async function buildSea() {
+  const started = Date.now();
+  run(process.execPath, [join(root, 'build.mjs'), '--quiet'], 'node build.mjs');
+  const node = process.env.SEA_NODE ? resolve(process.env.SEA_NODE) : ensureRuntime(SEA_NODE);
+  const nodeVersion = run(node, ['--version'], `${node} --version`);
+  const strip = process.env.SEA_STRIP !== '0' && onPath('strip');
+  const work = mkdtempSync(join(tmpdir(), 'elemental-sea-'));
+  try {
+    const blob = join(work, 'sea.blob');
+    const config = join(work, 'sea-config.json');
+    // No useCodeCache: with it, import() does not work in the SEA, and .js plugins need it.
+    writeFileSync(config, `${JSON.stringify({ main: BUNDLE, output: blob, disableExperimentalSEAWarning: true, execArgv: EXEC_ARGV }, null, 2)}\n`);
+    run(node, ['--experimental-sea-config', config], 'node --experimental-sea-config');
+    const agent = join(work, 'elemental-agent-linux-x64');
+    copyFileSync(node, agent);
+    chmodSync(agent, 0o755);
+    if (strip) run('strip', [agent], 'strip');
+    const postject = createRequire(import.meta.url).resolve('postject/dist/cli.js');
+    run(process.execPath, [postject, agent, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE], 'postject');
+    // The executable must answer exactly as the bundle does.
+    const expected = run(process.execPath, [BUNDLE, 'version'], 'node dist/elemental-agent.js version');
+    const got = run(agent, ['version'], 'the SEA: version');
+    if (got !== expected) throw new Error(`the SEA says '${got}', the bundle '${expected}'`);
+    renameSync(agent, SEA_PATH);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  const mb = (statSync(SEA_PATH).size / 1e6).toFixed(1);
+  console.log(`built dist/elemental-agent-linux-x64 (${mb} MB: node ${nodeVersion}${strip ? ', stripped,' : ''} + dist/elemental-agent.js, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+}
+
+/** Whether the SEA at `sea` carries `bundle` byte for byte (i.e. was built from it). */
+export function seaEmbeds(sea = SEA_PATH, bundle = BUNDLE) {
+  return readFileSync(sea).includes(readFileSync(bundle));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  try {
+    await buildSea();
+  } catch (err) {
+    console.error(`build:sea: ${err.message}`);
+    process.exit(1);
+  }
+}
