@@ -1,0 +1,31 @@
+// The bundle's regression budget (issue 7, settled in issue 17): the size is not a target to
+// shrink towards but a line a change must not cross unnoticed. Checked by
+// test/e2e/bundle-budget.test.ts, printed by `npm run bench`. KB = 1024 bytes.
+import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+
+export const BUNDLE_BUDGET = { minifiedKb: 160, gzipKb: 55 } as const;
+
+export interface BundleSize {
+  bytes: number;
+  /** gzip -9 of the whole file, as it would travel in a package or user-data. */
+  gzipBytes: number;
+}
+
+export function bundleSize(path: string): BundleSize {
+  const bytes = readFileSync(path);
+  return { bytes: bytes.length, gzipBytes: gzipSync(bytes, { level: 9 }).length };
+}
+
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
+
+/** One line per measure: size, budget and the margin left (negative when crossed). */
+export function budgetLines(size: BundleSize): { minified: string; gzip: string; withinBudget: boolean } {
+  const minifiedLeft = BUNDLE_BUDGET.minifiedKb * 1024 - size.bytes;
+  const gzipLeft = BUNDLE_BUDGET.gzipKb * 1024 - size.gzipBytes;
+  return {
+    minified: `${size.bytes} B (${kb(size.bytes)}) of ${BUNDLE_BUDGET.minifiedKb} KB: ${minifiedLeft} B left`,
+    gzip: `${size.gzipBytes} B (${kb(size.gzipBytes)}) of ${BUNDLE_BUDGET.gzipKb} KB: ${gzipLeft} B left`,
+    withinBudget: minifiedLeft >= 0 && gzipLeft >= 0,
+  };
+}
