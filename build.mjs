@@ -48,7 +48,14 @@ const result = await build({
   minify: true,
   sourcemap: 'linked',
   legalComments: 'none',
-  banner: { js: '#!/usr/bin/env node' },
+  // The file must also run when a runtime loads it as an ES module: Deno does for any file that is
+  // not named .cjs and has no package.json saying commonjs next to it, as at
+  // /usr/local/bin/elemental-agent. `require` and `module` are missing there: the built-ins then
+  // come from process.getBuiltinModule (which only such runtimes need). Under CommonJS both lines
+  // are no-ops, and "use strict" stays the file's first statement.
+  banner: {
+    js: '#!/usr/bin/env node\n"use strict";var require=typeof require=="function"?require:process.getBuiltinModule,module=typeof module=="object"?module:{exports:{}};',
+  },
   define: {
     __AGENT_VERSION__: JSON.stringify(version),
     __AGENT_COMMIT__: JSON.stringify(commit),

@@ -1,6 +1,8 @@
 // `npm run test:runtimes`: the e2e journeys (lifecycle, bad input, signals, and a subset of the
 // fault table) run the built bundle under every runtime of scripts/runtimes.mjs — Node 18, 20,
 // 22, 24, Bun, Deno — and, when it is built and current, the SEA (dist/elemental-agent-linux-x64).
+// The bundle runs as an image carries it: a copy named elemental-agent, in a directory with no
+// package.json (dist/ has one saying commonjs, which an image does not).
 // Missing runtimes are installed first (pinned, into a cache outside the project). Prints a table:
 // runtime, version, journeys passed, and the cold start of `version` against that runtime's own
 // empty script.
@@ -8,9 +10,9 @@
 // RUNTIMES_ROUNDS (cold start rounds, default 10), RUNTIMES_CONCURRENCY (runtimes at a time,
 // default 1), FAULTS_KINDS (the fault subset, default below).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { RUNTIME_PROBE, RUNTIMES, SEA_NODE, ensureRuntime } from '../../scripts/runtimes.mjs';
 import { SEA_PATH, seaEmbeds } from '../../scripts/build-sea.mjs';
 import { bundleTests, findTests, root, runUvu } from '../uvu.mjs';
@@ -39,12 +41,12 @@ function timed(argv, env) {
 }
 
 /** The rows to run: one per runtime (a command prefix for the bundle), and the SEA when usable. */
-function targets(state) {
+function targets(state, bundle) {
   const rows = [];
   for (const runtime of RUNTIMES.filter((r) => picked(r.name))) {
     const command = runtime.command(ensureRuntime(runtime));
     if (command.some((word) => /\s/.test(word))) throw new Error(`${command.join(' ')}: AGENT_RUNTIME is split at white space; use a cache path without any (ELEMENTAL_RUNTIMES_CACHE)`);
-    rows.push({ name: runtime.name, reports: runtime.reports, floor: command, env: { AGENT_RUNTIME: command.join(' ') }, agent: [...command, join(root, 'dist/elemental-agent.js')] });
+    rows.push({ name: runtime.name, reports: runtime.reports, floor: command, env: { AGENT_RUNTIME: command.join(' '), AGENT_BUNDLE: bundle }, agent: [...command, bundle] });
   }
   if (picked('sea')) {
     if (!existsSync(SEA_PATH)) state.notes.push('SEA: not built, not in the table (npm run build:sea, then this again)');
@@ -88,14 +90,18 @@ export async function main() {
   const state = { notes: [] };
   const built = sh([process.execPath, join(root, 'build.mjs'), '--quiet'], { stdio: 'inherit' });
   if (built.status !== 0) return 1;
-  const rows = targets(state);
-  if (rows.length === 0) {
-    console.error(`no runtime matches ${wanted.join(', ')} (known: ${RUNTIMES.map((r) => r.name).join(', ')}, sea)`);
-    return 2;
-  }
   // Deno's and Bun's caches go to a temporary directory, not to this machine's home.
   const scratch = mkdtempSync(join(tmpdir(), 'elemental-runtimes-'));
   try {
+    const bundle = join(scratch, 'bin/elemental-agent');
+    mkdirSync(dirname(bundle));
+    copyFileSync(join(root, 'dist/elemental-agent.js'), bundle);
+    chmodSync(bundle, 0o755);
+    const rows = targets(state, bundle);
+    if (rows.length === 0) {
+      console.error(`no runtime matches ${wanted.join(', ')} (known: ${RUNTIMES.map((r) => r.name).join(', ')}, sea)`);
+      return 2;
+    }
     mkdirSync(join(scratch, 'deno'));
     mkdirSync(join(scratch, 'bun'));
     state.cacheEnv = { DENO_DIR: join(scratch, 'deno'), BUN_RUNTIME_TRANSPILER_CACHE_PATH: join(scratch, 'bun') };

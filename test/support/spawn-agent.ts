@@ -18,7 +18,8 @@ import { tmpdir } from 'node:os';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { tempDir } from './temp';
 
-export const AGENT_PATH = resolve('dist/elemental-agent.js');
+/** The bundle e2e runs start: dist/elemental-agent.js, or AGENT_BUNDLE (e.g. a copy installed as an image would). */
+export const AGENT_PATH = resolve(process.env.AGENT_BUNDLE || 'dist/elemental-agent.js');
 export const SHIMMED_COMMANDS = ['reboot', 'poweroff', 'hostnamectl', 'shutdown', 'halt', 'systemctl'] as const;
 
 export interface ShimCall {
