@@ -17,6 +17,7 @@ import {
   registeredJourney,
 } from '../support/lifecycle';
 import { withoutTimestamps } from '../support/log-lines';
+import { stderrMatches } from '../support/spawn-agent';
 
 const SENTINEL = '/run/cluster-api/bootstrap-success.complete';
 const CLOUD_CONFIG_TARGET = '/etc/cloud/cloud.cfg.d/elemental-capi-bootstrap.cfg';
@@ -256,10 +257,7 @@ test('over HTTPS without a CA: refused, with a line that says what to set', asyn
     writeFileSync(j.path(CONFIG_PATH), `registration:\n  uri: ${j.reg.uri}\n  token: ${j.imageToken}\nagent:\n  reconciliation: 100ms\n`);
     const agent = j.start(['register']);
     // The TLS handshake fails, so nothing reaches the stand-in's request log: watch stderr.
-    let stderr = '';
-    agent.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const deadline = Date.now() + 10_000;
-    while (!/\(retrying\)/.test(stderr) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+    await stderrMatches(agent, /\(retrying\)/);
     agent.child.kill('SIGTERM');
     const r = await agent.result;
     assert.is(r.code, 143);
@@ -275,7 +273,8 @@ test('6. a server that is down at start: register retries and succeeds when it c
   try {
     await j.api.down();
     const agent = j.start(['register']);
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    // Up again only after a refused attempt (a fixed wait missed it when the runtime was slow to start).
+    assert.ok(await stderrMatches(agent, /getting registration: .*ECONNREFUSED.*\(retrying\)/), 'a refused attempt, retried');
     assert.is(agent.child.exitCode, null, 'still retrying');
     await j.api.up();
     const r = await agent.result;

@@ -4,6 +4,7 @@ import * as assert from 'uvu/assert';
 import { readdirSync } from 'node:fs';
 import { LABELS } from '../support/elemental-api';
 import { CONFIG_PATH, WORK_DIR, journey, onlyHost } from '../support/lifecycle';
+import { stderrMatches } from '../support/spawn-agent';
 
 const LONG = '  reconciliation: 30s\n';
 const LONG_NS = 30_000_000_000;
@@ -47,11 +48,7 @@ test('SIGTERM during a retry loop (server down): exit 143 within 1 s, nothing wr
   try {
     await j.api.down();
     const agent = j.start(['register', '--install']);
-    const deadline = Date.now() + 10_000;
-    let stderr = '';
-    agent.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    while (!/\(retrying\)/.test(stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    assert.match(stderr, /\(retrying\)/);
+    assert.ok(await stderrMatches(agent, /\(retrying\)/), 'a failed attempt, retried');
     const sent = stopWithin(agent.child, 'SIGTERM');
     const r = await agent.result;
     assert.is(r.code, 143, r.stderr);

@@ -270,6 +270,28 @@ export function startAgent(args: string[], options: AgentOptions): RunningAgent 
   return { child, result };
 }
 
+/**
+ * Resolves true once the running agent's stderr (so far) matches `pattern`, false after `ms` or
+ * when the agent ends first: for waiting on what the agent did rather than for a fixed time.
+ */
+export function stderrMatches(agent: RunningAgent, pattern: RegExp, ms = 10_000): Promise<boolean> {
+  return new Promise((resolvePromise) => {
+    let seen = '';
+    const done = (matched: boolean) => {
+      clearTimeout(timer);
+      agent.child.stderr!.off('data', onData);
+      resolvePromise(matched);
+    };
+    const onData = (d: Buffer | string) => {
+      seen += d.toString();
+      if (pattern.test(seen)) done(true);
+    };
+    const timer = setTimeout(() => done(false), ms);
+    agent.child.stderr!.on('data', onData);
+    agent.result.then(() => done(pattern.test(seen)), () => done(false));
+  });
+}
+
 /** Runs the built agent to completion. */
 export function runAgent(args: string[], options: AgentOptions): Promise<AgentResult> {
   return startAgent(args, options).result;
