@@ -77,7 +77,7 @@ function coldStart(): void {
   row('node -e 0 (floor)', ms(f));
   row('version', `${ms(median(version))} = ${(median(version) / f).toFixed(2)} × floor`, `target ≤ 1.2 ×: ${verdict(median(version) / f <= 1.2)}`);
   row('--help', `${ms(median(help))} = ${(median(help) / f).toFixed(2)} × floor`, `target ≤ 1.25 ×: ${verdict(median(help) / f <= 1.25)}`);
-  if (sea) row('version, SEA (dist/elemental-agent-linux-x64)', `${ms(median(seaVersion))} = ${(median(seaVersion) / f).toFixed(2)} × floor (its own node, no file to load)`);
+  if (sea) row('version, SEA (dist/elemental-agent-linux-x64)', `${ms(median(seaVersion))} = ${(median(seaVersion) / f).toFixed(2)} × floor (node 24 inside, not this node)`);
   else row('version, SEA', seaUnusable()!);
 }
 
