@@ -16,7 +16,7 @@ import { dirname, join } from 'node:path';
  * the config and the server (workDir, caCert, bootstrap files, a plugin). The matrix narrows
  * --allow-net to the stand-in's address, as an operator narrows it to the Elemental API host.
  */
-export const DENO_PERMISSIONS = ['--allow-read', '--allow-write', '--allow-env', '--allow-run=hostnamectl,reboot,poweroff', '--allow-sys=hostname'];
+export const DENO_PERMISSIONS = ['--allow-read', '--allow-write', '--allow-env', '--allow-run=hostnamectl,reboot,poweroff', '--allow-sys=hostname,uid'];
 
 /**
  * `command(binary)` is the prefix that runs a script: `[...command(binary), script, ...args]`.
