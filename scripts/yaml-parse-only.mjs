@@ -64,6 +64,22 @@ function withoutMethods(source, names, what) {
   return out;
 }
 
+const VISIT = /[\\/]browser[\\/]dist[\\/]visit\.js$/;
+
+/**
+ * visit.js without visitAsync (its `visitAsync.BREAK = …` assignments keep it from being
+ * tree-shaken): the kept modules use the synchronous visit only (Alias resolution).
+ */
+function withoutVisitAsync(source, path) {
+  const start = source.indexOf('/**\n * Apply an async visitor');
+  const end = source.indexOf('\nfunction initVisitor(');
+  const exports = 'export { visit, visitAsync };';
+  const out = source.slice(0, start) + source.slice(end + 1).replace(exports, 'export { visit };');
+  if (start < 0 || end < start || source.split(exports).length !== 2 || out.includes('visitAsync'))
+    throw new Error(`yaml-parse-only: visitAsync not where expected in ${path}; check the plugin against this yaml version`);
+  return out;
+}
+
 function exportNames(path) {
   const source = readFileSync(path, 'utf8');
   const names = [];
@@ -109,6 +125,7 @@ export const yamlParseOnly = (options = { strict: true }) => ({
       const what = args.path.slice(dist.length + 1).replace(/\\/g, '/');
       return { contents: withoutMethods(readFileSync(args.path, 'utf8'), PRUNED_METHODS[what], what), loader: 'js' };
     });
+    b.onLoad({ filter: VISIT }, (args) => ({ contents: withoutVisitAsync(readFileSync(args.path, 'utf8'), args.path), loader: 'js' }));
     b.onLoad({ filter: YAML11_SCHEMA }, () => ({ contents: "export { schema } from '../core/schema.js';", loader: 'js' }));
   },
 });
