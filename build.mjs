@@ -52,10 +52,13 @@ const result = await build({
   // not named .cjs and has no package.json saying commonjs next to it, as at
   // /usr/local/bin/elemental-agent. `require` and `module` are missing there: the built-ins then
   // come from process.getBuiltinModule (which only such runtimes need). Under CommonJS both lines
-  // are no-ops, and "use strict" stays the file's first statement.
+  // are no-ops, and "use strict" stays the file's first statement: the whole file is strict, as its
+  // ES modules (src/, yaml, cac, consola) are written to be; one directive here rather than one
+  // per module (tsconfig.build.json turns off alwaysStrict).
   banner: {
     js: '#!/usr/bin/env node\n"use strict";var require=typeof require=="function"?require:process.getBuiltinModule,module=typeof module=="object"?module:{exports:{}};',
   },
+  tsconfig: 'tsconfig.build.json',
   define: {
     __AGENT_VERSION__: JSON.stringify(version),
     __AGENT_COMMIT__: JSON.stringify(commit),

@@ -1,5 +1,5 @@
-// The built bundle stays within its regression budget: <= 160 KB minified and <= 55 KB gzip
-// (test/support/bundle-size.ts). A change that crosses it fails here, saying by how much; raising
+// The built bundle stays within its regression budget (test/support/bundle-size.ts: 184 KB
+// minified, 62 KB gzip, while issue 17's 160/55 waits for a decision). A change that crosses it fails here, saying by how much; raising
 // the budget is a decision for the lead, not for the change.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
