@@ -419,7 +419,8 @@ export async function main(args: string[]): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   let api: ElementalApi | undefined;
-  const tmp = mkdtempSync(join(tmpdir(), 'elemental-boot-'));
+  // Tracked: a SIGTERM/SIGINT removes it (its PKI holds a CA key) as it removes the QEMU runs.
+  const tmp = trackPath(mkdtempSync(join(tmpdir(), 'elemental-boot-')));
   try {
     if (EXAMPLES !== resolve('examples')) console.log(`examples from ${EXAMPLES} (ELEMENTAL_BOOT_EXAMPLES)`);
     const built = buildRoot();
