@@ -10,7 +10,7 @@ import { HostRoot } from './fs';
 import { Identity, PENDING_REGISTRATION_FILE, loadPendingRegistration } from './identity';
 import { log, registerSecret, setDebug } from './log';
 import type { GlobalOptions } from './options';
-import { loadPlugin } from './plugins';
+import { isExternalPlugin, loadPlugin } from './plugins';
 import { stopSignal } from './signals';
 
 /** Whether a host path is a regular file (under --root). */
@@ -48,7 +48,7 @@ export async function checkCommand(options: GlobalOptions, env: NodeJS.ProcessEn
     checked.push(`config file '${options.config}'`);
     const plugin = config.agent.osPlugin;
     // An external plugin is not imported (that would run it): it must be a file.
-    if (/\.(m|c)?js$/.test(plugin)) {
+    if (isExternalPlugin(plugin)) {
       if (!isFile(root, plugin)) problems.push(`agent.osPlugin '${plugin}': cannot load plugin: file not found`);
     } else {
       await loadPlugin(plugin, root).catch((err: unknown) => problems.push(errorMessage(err)));

@@ -49,9 +49,10 @@ export function errorMessage(err: unknown): string {
 }
 
 /** Characters JSON.stringify leaves as they are that a terminal or log viewer may act on. */
-const INVISIBLE_OR_CONTROL = /[\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g;
+const INVISIBLE_RANGES = '\\u007f-\\u009f\\u00ad\\u061c\\u180e\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u206f\\ufeff\\ufff9-\\ufffb';
+const INVISIBLE_OR_CONTROL = new RegExp(`[${INVISIBLE_RANGES}]`, 'g');
 /** The same and every C0 control (newline and tab included). */
-const ANY_CONTROL = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g;
+const ANY_CONTROL = new RegExp(`[\\u0000-\\u001f${INVISIBLE_RANGES}]`, 'g');
 
 const escapeChar = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
 

@@ -12,9 +12,14 @@ const SUPPORTED = "'dummy', a path ending in dummy.so, or a path to a .js/.mjs/.
 // Kept as a real import() in the CJS bundle (esbuild would turn a plain import() into require()).
 const importModule = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<Record<string, unknown>>;
 
+/** Whether `agent.osPlugin` names an external JavaScript plugin (loaded with import()). */
+export function isExternalPlugin(osPlugin: string): boolean {
+  return /\.(m|c)?js$/.test(osPlugin);
+}
+
 export async function loadPlugin(osPlugin: string, root: HostRoot): Promise<OsPlugin> {
   if (osPlugin === '' || osPlugin === 'dummy' || basename(osPlugin) === 'dummy.so') return new DummyPlugin();
-  if (/\.(m|c)?js$/.test(osPlugin)) return loadExternal(osPlugin, root);
+  if (isExternalPlugin(osPlugin)) return loadExternal(osPlugin, root);
   if (basename(osPlugin) === 'elemental.so') {
     throw new AgentError(`agent.osPlugin ${quote(osPlugin)}: the Elemental OS plugin is not available in this agent; use ${SUPPORTED}`);
   }
