@@ -64,7 +64,7 @@ const result = await build({
     __AGENT_COMMIT__: JSON.stringify(commit),
     __AGENT_BUILD_DATE__: JSON.stringify(date),
   },
-  // yaml's ESM build, cut down to the parser the config loader uses (see the plugin).
+  // The YAML reader's modules of the yaml library, as ES modules (see the plugin).
   plugins: [nodePrefix, yamlParseOnly()],
   metafile: true,
   logLevel: 'warning',

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { LABELS } from '../test/support/elemental-api';
-import { BUNDLE_BUDGET, ISSUE_17_BUDGET, budgetLines, bundleSize } from '../test/support/bundle-size';
+import { BUNDLE_BUDGET, budgetLines, bundleSize } from '../test/support/bundle-size';
 import { type Journey, type JourneyRunOptions, journey, registeredJourney } from '../test/support/lifecycle';
 import { SEA_PATH, seaUnusable } from '../test/support/sea';
 import { AGENT_PATH, type AgentOptions } from '../test/support/spawn-agent';
@@ -118,11 +118,10 @@ async function register(): Promise<void> {
 function bundle(): void {
   const size = bundleSize(AGENT_PATH);
   const budget = budgetLines(size);
-  const withinIssue17 = size.bytes <= ISSUE_17_BUDGET.minifiedKb * 1024 && size.gzipBytes <= ISSUE_17_BUDGET.gzipKb * 1024;
   row(
     'bundle size (dist/elemental-agent.js)',
     `${budget.minified}; gzip ${budget.gzip}`,
-    `regression line ≤ ${BUNDLE_BUDGET.minifiedKb} KB, gzip ≤ ${BUNDLE_BUDGET.gzipKb} KB: ${verdict(budget.withinBudget)}; issue 17's ≤ ${ISSUE_17_BUDGET.minifiedKb} KB, gzip ≤ ${ISSUE_17_BUDGET.gzipKb} KB: ${verdict(withinIssue17)}`,
+    `budget ≤ ${BUNDLE_BUDGET.minifiedKb} KB, gzip ≤ ${BUNDLE_BUDGET.gzipKb} KB: ${verdict(budget.withinBudget)}`,
   );
   const missing = seaUnusable();
   row('SEA size (dist/elemental-agent-linux-x64)', missing ?? `${statSync(SEA_PATH).size} B (${(statSync(SEA_PATH).size / 1e6).toFixed(1)} MB: node and the bundle)`);

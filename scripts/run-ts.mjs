@@ -16,7 +16,7 @@ export const tsBundleOptions = {
   format: 'esm',
   sourcemap: 'inline',
   logLevel: 'warning',
-  // Tests of src/config.ts parse with the same cut-down yaml the agent's bundle carries.
+  // src/yaml-parse.ts imports yaml/internal/*: the plugin resolves them as for the agent's bundle.
   plugins: [yamlParseOnly({ strict: false })],
 };
 

@@ -1,131 +1,59 @@
-// An esbuild plugin that bundles the `yaml` library as the agent uses it: parseDocument()
-// and toJS() of the config file, nothing else. The agent writes YAML with its own yaml.v3-exact
-// emitter (src/yaml.ts), so yaml's stringifier, its document-building API and the YAML 1.1
-// schema are dead weight in the bundle (about 30 KB of 104 KB).
+// An esbuild plugin for the agent's YAML reader (src/yaml-parse.ts). The reader builds on modules
+// inside the yaml package, the lexer, the parser and the functions that read scalars, node
+// properties and node ends, imported as `yaml/internal/<path>`; this resolves them to the
+// package's ES modules (browser/dist/<path>.js), which esbuild can tree-shake. The reader composes
+// the tokens into JS values itself, so none of the library's document model is in the bundle.
 //
-// What changes for a config file, on purpose:
-// - `%YAML 1.1` documents resolve with the core schema, as Go's yaml.v3 does (it ignores the
-//   version directive); merge keys (<<) still work.
-// - The explicit YAML 1.1 tags !!binary, !!omap, !!pairs, !!set and !!timestamp become
-//   "Unresolved tag" warnings, which the config loader reports as errors.
-// - A mapping key that is itself a collection would need the stringifier: it is an error.
-// test/unit/yaml-parse-only.test.ts compares this build with the full library.
-import { readFileSync } from 'node:fs';
+// `strict` (the agent's build): src/ may import yaml only as yaml/internal/* from
+// src/yaml-parse.ts, so that the library's public entry (stringifier, document model) never comes
+// back into the bundle by accident. Otherwise (test and script bundles) `yaml` resolves as Node
+// resolves it: the tests compare the reader with the full library.
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
 const require = createRequire(import.meta.url);
 const dist = join(dirname(require.resolve('yaml/package.json')), 'browser', 'dist');
 
-/** Modules whose every export becomes a function that throws (never reached when parsing). */
-const THROWING = /[\\/]browser[\\/]dist[\\/](stringify[\\/][^\\/]+|doc[\\/]createNode|doc[\\/]applyReviver|parse[\\/]cst-scalar|parse[\\/]cst-stringify|parse[\\/]cst-visit)\.js$/;
+const READER = /[\\/]src[\\/]yaml-parse\.ts$/;
+const SRC = /[\\/]src[\\/]/;
 /**
- * Their exports become `undefined`: the YAML 1.1 tags are then simply unknown, and the JSON
- * schema (chosen only by a `schema: 'json'` option the agent never passes) is absent.
+ * The scalar readers import the Scalar node class only for its type names (Scalar.PLAIN…);
+ * the class would bring the node base classes and toJS along.
  */
-const ABSENT = /[\\/]browser[\\/]dist[\\/]schema[\\/](yaml-1\.1[\\/](binary|omap|pairs|set|timestamp)|json[\\/]schema)\.js$/;
-const YAML11_SCHEMA = /[\\/]browser[\\/]dist[\\/]schema[\\/]yaml-1\.1[\\/]schema\.js$/;
-
+const SCALAR_NODE = /[\\/]browser[\\/]dist[\\/]nodes[\\/]Scalar\.js$/;
+const SCALAR_TYPES = ['BLOCK_FOLDED', 'BLOCK_LITERAL', 'PLAIN', 'QUOTE_DOUBLE', 'QUOTE_SINGLE'];
 /**
- * Class methods removed from modules the parser does need. They are the document-editing and
- * copying API (get/set/add/delete…In, clone, createNode): nothing in the kept modules calls
- * them (parseDocument only composes nodes into `items`, and toJS only reads them), and each one
- * left in would stay in the bundle, since esbuild cannot drop a method. Calling one is a
- * TypeError. toString and toJSON stay (they throw the stringify stubs' error): without them
- * String(doc) or JSON.stringify(doc) would silently give Object's result instead.
+ * The lexer and parser import token constants from cst.js, which also re-exports the CST
+ * editing and visiting helpers (cst-visit.js stays in a bundle through its `visit.BREAK = …`).
  */
-const PRUNED_METHODS = {
-  'doc/Document.js': ['clone', 'add', 'addIn', 'createAlias', 'createNode', 'createPair', 'delete', 'deleteIn', 'get', 'getIn', 'has', 'hasIn', 'set', 'setIn'],
-  'doc/directives.js': ['clone'],
-  'schema/Schema.js': ['clone'],
-  'nodes/Node.js': ['clone'],
-  'nodes/Collection.js': ['clone', 'addIn', 'deleteIn', 'getIn', 'hasIn', 'setIn'],
-  'nodes/YAMLMap.js': ['static from', 'add', 'delete', 'get', 'has', 'set'],
-  'nodes/YAMLSeq.js': ['add', 'delete', 'get', 'has', 'set', 'static from'],
-  'nodes/Pair.js': ['clone'],
-};
-const PRUNED = new RegExp(
-  `[\\\\/]browser[\\\\/]dist[\\\\/](${Object.keys(PRUNED_METHODS).map((f) => f.replace(/[/.]/g, (c) => (c === '.' ? '\\.' : '[\\\\/]'))).join('|')})$`,
-);
+const CST = /[\\/]browser[\\/]dist[\\/]parse[\\/]cst\.js$/;
+const CST_HELPERS = /^export \{[^}]*\} from '\.\/cst-(scalar|stringify|visit)\.js';\n/gm;
 
-/**
- * `source` without the class methods `names` (each with the doc comment above it). A method is
- * found by its signature line at the class body's indent and ends at the first line that
- * closes it at that indent; a yaml upgrade that renames, moves or reshapes one fails the build.
- */
-function withoutMethods(source, names, what) {
-  let out = source;
-  for (const name of names) {
-    const re = new RegExp(`(?:^    /\\*\\*(?:(?!\\*/)[^])*\\*/\n)?^    ${name}\\([^\\n]*\\) \\{\\n(?:(?!    \\}\\n)(?:        [^\\n]*|)\\n)*    \\}\\n`, 'gm');
-    const found = out.match(re) ?? [];
-    if (found.length !== 1) throw new Error(`yaml-parse-only: method '${name}' found ${found.length} times in ${what}; check the plugin against this yaml version`);
-    out = out.replace(re, '');
-  }
-  return out;
-}
-
-const VISIT = /[\\/]browser[\\/]dist[\\/]visit\.js$/;
-
-/**
- * visit.js without visitAsync (its `visitAsync.BREAK = …` assignments keep it from being
- * tree-shaken): the kept modules use the synchronous visit only (Alias resolution).
- */
-function withoutVisitAsync(source, path) {
-  const start = source.indexOf('/**\n * Apply an async visitor');
-  const end = source.indexOf('\nfunction initVisitor(');
-  const exports = 'export { visit, visitAsync };';
-  const out = source.slice(0, start) + source.slice(end + 1).replace(exports, 'export { visit };');
-  if (start < 0 || end < start || source.split(exports).length !== 2 || out.includes('visitAsync'))
-    throw new Error(`yaml-parse-only: visitAsync not where expected in ${path}; check the plugin against this yaml version`);
-  return out;
-}
-
-function exportNames(path) {
-  const source = readFileSync(path, 'utf8');
-  const names = [];
-  for (const m of source.matchAll(/^export \{([^}]*)\};?$/gm)) {
-    for (const part of m[1].split(',')) {
-      const name = part.trim().split(/\s+as\s+/).pop();
-      if (name) names.push(name);
-    }
-  }
-  // A yaml upgrade that changes how modules export must fail the build, not bundle stubs
-  // that export nothing.
-  if (names.length === 0) throw new Error(`yaml-parse-only: no exports found in ${path}; check the plugin against this yaml version`);
-  return names;
-}
-
-const ENTRY = /[\\/]src[\\/]yaml-parse\.ts$/;
-
-/**
- * `strict` (the agent's build): `yaml` may only be imported by src/yaml-parse.ts. Otherwise
- * (test bundles) other importers get the full library, as Node resolves it.
- */
 export const yamlParseOnly = (options = { strict: true }) => ({
   name: 'yaml-parse-only',
   setup(b) {
-    b.onResolve({ filter: /^yaml$/ }, (args) => {
-      // public-api.js, not index.js: index.js re-exports the CST namespace, visit…
-      if (ENTRY.test(args.importer)) return { path: join(dist, 'public-api.js') };
-      if (options.strict) return { errors: [{ text: `import yaml only through src/yaml-parse.ts (imported by ${args.importer})` }] };
-      return undefined;
+    b.onResolve({ filter: /^yaml\/internal\// }, (args) => {
+      if (options.strict && !READER.test(args.importer)) return { errors: [{ text: `import yaml/internal/* only in src/yaml-parse.ts (imported by ${args.importer})` }] };
+      const path = join(dist, `${args.path.slice('yaml/internal/'.length)}.js`);
+      // A yaml upgrade that moves a module must fail the build, not resolve elsewhere.
+      if (!existsSync(path)) return { errors: [{ text: `${args.path}: no ${path} in this yaml version; check src/yaml-parse.ts against it` }] };
+      return { path };
     });
-    b.onLoad({ filter: THROWING }, (args) => {
-      const what = args.path.slice(dist.length + 1);
-      const lines = exportNames(args.path).map(
-        (name) => `export function ${name}() { throw new Error('this YAML construct is not supported in the agent config (${what})'); }`,
+    if (options.strict) {
+      b.onResolve({ filter: /^yaml$/ }, (args) =>
+        SRC.test(args.importer) ? { errors: [{ text: `import yaml only as yaml/internal/* in src/yaml-parse.ts (imported by ${args.importer})` }] } : undefined,
       );
-      return { contents: lines.join('\n'), loader: 'js' };
-    });
-    b.onLoad({ filter: ABSENT }, (args) => ({
-      contents: exportNames(args.path).map((name) => `export const ${name} = undefined;`).join('\n'),
-      loader: 'js',
-    }));
-    b.onLoad({ filter: PRUNED }, (args) => {
-      const what = args.path.slice(dist.length + 1).replace(/\\/g, '/');
-      return { contents: withoutMethods(readFileSync(args.path, 'utf8'), PRUNED_METHODS[what], what), loader: 'js' };
-    });
-    b.onLoad({ filter: VISIT }, (args) => ({ contents: withoutVisitAsync(readFileSync(args.path, 'utf8'), args.path), loader: 'js' }));
-    b.onLoad({ filter: YAML11_SCHEMA }, () => ({ contents: "export { schema } from '../core/schema.js';", loader: 'js' }));
+      b.onLoad({ filter: SCALAR_NODE }, () => ({
+        contents: `export const Scalar = { ${SCALAR_TYPES.map((t) => `${t}: '${t}'`).join(', ')} };`,
+        loader: 'js',
+      }));
+      b.onLoad({ filter: CST }, (args) => {
+        const source = readFileSync(args.path, 'utf8');
+        const contents = source.replace(CST_HELPERS, '');
+        if (source.match(CST_HELPERS)?.length !== 3) return { errors: [{ text: `${args.path}: its re-exports are not the three expected; check scripts/yaml-parse-only.mjs against this yaml version` }] };
+        return { contents, loader: 'js' };
+      });
+    }
   },
 });

@@ -344,19 +344,17 @@ export async function parseConfig(text: string, displayPath: string): Promise<Pa
 
 /** The data of a YAML config text, as the agent's parser reads it; an AgentError if it is not YAML. */
 async function parseYaml(text: string, displayPath: string): Promise<unknown> {
-  const { parseDocument } = await import('./yaml-parse');
-  // YAML 1.1 merge keys and anchors are fine; integers stay exact (durations in ns).
-  const doc = parseDocument(text, { intAsBigInt: true, prettyErrors: true, uniqueKeys: false });
-  // An unknown tag (including the YAML 1.1 ones the bundle leaves out, !!binary, !!set…) would
+  const { readYaml } = await import('./yaml-parse');
+  const doc = readYaml(text);
+  // An unknown tag (including the YAML 1.1 ones the reader leaves out, !!binary, !!set…) would
   // otherwise be a warning and the raw text taken as the value: for a config, refuse it.
   const problem = doc.errors[0] ?? doc.warnings.find((w) => w.code === 'TAG_RESOLVE_FAILED');
   if (problem) {
-    const where = problem.linePos?.[0] ? ` at line ${problem.linePos[0].line}, column ${problem.linePos[0].col}` : '';
-    const what = problem.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '') ?? 'syntax error';
-    throw new AgentError(`config file '${displayPath}': invalid YAML${where}: ${what}`);
+    throw new AgentError(`config file '${displayPath}': invalid YAML at line ${problem.line}, column ${problem.col}: ${problem.message.split('\n')[0]}`);
   }
   try {
-    return doc.toJS({ maxAliasCount: 100 });
+    // Integers stay exact (durations in ns); anchors and aliases are fine, a "billion laughs" is not.
+    return doc.toJS(100);
   } catch (err) {
     throw new AgentError(`config file '${displayPath}': ${(err as Error).message}`);
   }

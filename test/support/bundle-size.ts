@@ -5,15 +5,11 @@ import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 
 /**
- * The line the test enforces. Issue 17 set 160 KB / 55 KB when the bundle was 158 KB; status,
- * check, the hardening of issue 15, journald logging and the command table (issues 14-16) took it
- * to 179.5 KB / 60.8 KB after every honest cut (see README "Budget"). Until the CEO decides
- * between raising the budget and replacing a fixed dependency, the regression line sits just
- * above today's size, so that no further growth goes unnoticed.
+ * The budget of issue 17: 160 KB minified, 55 KB gzip. The bundle reached 179.5 KB with issues
+ * 14-16; the agent's own YAML reader (src/yaml-parse.ts, in place of the yaml library's composer
+ * and document model) brought it back under. Raising it is a decision for the lead, not for a change.
  */
-export const BUNDLE_BUDGET = { minifiedKb: 184, gzipKb: 62 } as const;
-/** The budget issue 17 asked for, printed next to the enforced one. */
-export const ISSUE_17_BUDGET = { minifiedKb: 160, gzipKb: 55 } as const;
+export const BUNDLE_BUDGET = { minifiedKb: 160, gzipKb: 55 } as const;
 
 export interface BundleSize {
   bytes: number;
