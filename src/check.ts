@@ -2,7 +2,6 @@
 // pending registration) offline, for image builds and CI: `elemental-agent --root ./image check`.
 // Nothing is sent and nothing is written. One line per problem, exit 1; here an unknown key and a
 // raised reconciliation are problems too (a typo in a baked config must fail the build).
-import { statSync } from 'node:fs';
 import { PRIVATE_KEY_FILE, buildClient, workPath } from './agent';
 import { readConfig } from './config';
 import { ExitCode, errorMessage } from './errors';
@@ -10,17 +9,8 @@ import { HostRoot } from './fs';
 import { Identity, PENDING_REGISTRATION_FILE, loadPendingRegistration } from './identity';
 import { log, registerSecret, setDebug } from './log';
 import type { GlobalOptions } from './options';
-import { isExternalPlugin, loadPlugin } from './plugins';
+import { externalPluginFile, isExternalPlugin, loadPlugin } from './plugins';
 import { stopSignal } from './signals';
-
-/** Whether a host path is a regular file (under --root). */
-function isFile(root: HostRoot, hostPath: string): boolean {
-  try {
-    return statSync(root.resolve(hostPath)).isFile();
-  } catch {
-    return false;
-  }
-}
 
 /** Runs one check; a failure becomes a problem line instead of ending the command. */
 function attempt<T>(problems: string[], check: () => T): T | undefined {
@@ -47,9 +37,10 @@ export async function checkCommand(options: GlobalOptions, env: NodeJS.ProcessEn
     problems.push(...parsed.warnings);
     checked.push(`config file '${options.config}'`);
     const plugin = config.agent.osPlugin;
-    // An external plugin is not imported (that would run it): it must be a file.
+    // An external plugin is not imported (that would run it), but checked as the agent checks it
+    // before importing: absolute, a regular file, safe ownership.
     if (isExternalPlugin(plugin)) {
-      if (!isFile(root, plugin)) problems.push(`agent.osPlugin '${plugin}': cannot load plugin: file not found`);
+      attempt(problems, () => externalPluginFile(plugin, root));
     } else {
       await loadPlugin(plugin, root).catch((err: unknown) => problems.push(errorMessage(err)));
     }

@@ -54,7 +54,10 @@ const INVISIBLE_OR_CONTROL = new RegExp(`[${INVISIBLE_RANGES}]`, 'g');
 /** The same and every C0 control (newline and tab included). */
 const ANY_CONTROL = new RegExp(`[\\u0000-\\u001f${INVISIBLE_RANGES}]`, 'g');
 
-const escapeChar = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+/** The invisible ranges and every C0 control but the newline: what the log escapes (src/log.ts). */
+export const ANY_CONTROL_BUT_NEWLINE = new RegExp(`[\\u0000-\\u0009\\u000b-\\u001f${INVISIBLE_RANGES}]`, 'g');
+
+export const escapeChar = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
 
 /** `text` cut to `max` characters (never between the halves of a surrogate pair). */
 function cut(text: string, max: number): { text: string; cut: boolean } {

@@ -4,6 +4,7 @@
 import { createConsola, type ConsolaInstance, type LogObject } from 'consola/core';
 import { fstatSync } from 'node:fs';
 import { format } from 'node:util';
+import { ANY_CONTROL_BUT_NEWLINE, escapeChar } from './errors';
 
 const REDACTED = '[REDACTED]';
 const secrets = new Set<string>();
@@ -105,12 +106,10 @@ export function setLogSink(write: (line: string) => void): () => void {
 }
 
 // The last guard against log injection (server strings are quoted where they are used): no
-// control character but the newline reaches the output (and each line of a message carries the
-// level prefix, so none can pass for a log line of its own).
-const CONTROL_BUT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-
+// control or invisible character but the newline reaches the output, a tab becomes a space (and
+// each line of a message carries the level prefix, so none can pass for a log line of its own).
 function printable(text: string): string {
-  return text.replace(CONTROL_BUT_NEWLINE, (c) => (c === '\t' ? ' ' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+  return text.replace(ANY_CONTROL_BUT_NEWLINE, (c) => (c === '\t' ? ' ' : escapeChar(c)));
 }
 
 function render(logObj: LogObject): string {

@@ -26,30 +26,43 @@ export async function loadPlugin(osPlugin: string, root: HostRoot): Promise<OsPl
   throw new AgentError(`agent.osPlugin ${quote(osPlugin)}: unsupported plugin; use ${SUPPORTED}`);
 }
 
-async function loadExternal(path: string, root: HostRoot): Promise<OsPlugin> {
+/**
+ * The real path of the external plugin file `path` names, when the agent may import it: an
+ * absolute path, an existing regular file, owned and writable only by root (or the agent's own
+ * user) up to /. Otherwise an error saying why. `check` runs this without importing the file.
+ */
+export function externalPluginFile(path: string, root: HostRoot): string {
   // The agent runs as root: code it imports must not come from its working directory, nor from
   // a file or directory that anyone but root (or the agent's own user) can change.
   if (!isAbsolute(path)) {
     throw new AgentError(`agent.osPlugin ${quote(path)} must be an absolute path (a plugin is never loaded from the working directory)`);
   }
-  const cannotLoad = (reason: string) =>
-    new LocalDetailError(`agent.osPlugin ${quote(path)}: cannot load plugin: ${reason}`, `agent.osPlugin ${quote(path)}: cannot load plugin (the reason is in the agent log)`);
   let file: string;
   try {
     file = realpathSync(root.resolve(path));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw cannotLoad(code === 'ENOENT' || code === 'ENOTDIR' ? 'file not found' : `${code ?? (err as Error).message}`);
+    throw cannotLoad(path, code === 'ENOENT' || code === 'ENOTDIR' ? 'file not found' : `${code ?? (err as Error).message}`);
   }
+  if (!statSync(file).isFile()) throw cannotLoad(path, 'not a regular file');
   const unsafe = unsafeOwnership(file);
-  if (unsafe) throw cannotLoad(unsafe);
+  if (unsafe) throw cannotLoad(path, unsafe);
+  return file;
+}
+
+/** The reason goes to the log; the server's condition message only says where to look. */
+const cannotLoad = (path: string, reason: string) =>
+  new LocalDetailError(`agent.osPlugin ${quote(path)}: cannot load plugin: ${reason}`, `agent.osPlugin ${quote(path)}: cannot load plugin (the reason is in the agent log)`);
+
+async function loadExternal(path: string, root: HostRoot): Promise<OsPlugin> {
+  const file = externalPluginFile(path, root);
   let mod: Record<string, unknown>;
   try {
     mod = await importModule(pathToFileURL(file).href);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const reason = code === 'ERR_MODULE_NOT_FOUND' || code === 'ENOENT' ? 'file not found' : ((err as Error).message.split('\n')[0] ?? '');
-    throw cannotLoad(reason);
+    throw cannotLoad(path, reason);
   }
   // Accept `export default plugin`, `export const plugin`, `module.exports = plugin`, or a factory.
   let candidate: unknown = mod.plugin ?? mod.default ?? mod;

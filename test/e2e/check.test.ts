@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ElementalApi, startElementalApi } from '../support/elemental-api';
 import { runAgent, tempRoot } from '../support/spawn-agent';
@@ -32,13 +32,14 @@ function tree(dir: string): string[] {
 }
 
 /** A root holding the config (and the files given), checked; asserts nothing changed and nothing was sent. */
-async function check(config: string, files: Record<string, string> = {}, args: string[] = []) {
+async function check(config: string, files: Record<string, string> = {}, args: string[] = [], modes: Record<string, number> = {}) {
   const root = tempRoot();
   roots.push(root);
   for (const [path, content] of Object.entries({ [CONFIG]: config, ...files })) {
     mkdirSync(join(root, path, '..'), { recursive: true });
     writeFileSync(join(root, path), content, { mode: 0o600 });
   }
+  for (const [path, mode] of Object.entries(modes)) chmodSync(join(root, path), mode);
   const before = tree(root);
   api.clearRequests();
   // The real floor of 1 s, not the test suites' lowered one.
@@ -88,6 +89,15 @@ test('unknown keys and a raised reconciliation are problems: one line each, exit
   ]);
 });
 
+/** Never imported by check: it would fail the check if it were. */
+const PLUGIN = "throw new Error('check imported the plugin');\n";
+
+test('an external plugin the agent would load passes, without being imported', async () => {
+  const r = await check(`${good()}  osPlugin: /opt/p.js\n`, { [CA]: testPki().caCertPem, '/opt/p.js': PLUGIN });
+  assert.is(r.code, 0, r.stderr);
+  assert.equal(r.errors, []);
+});
+
 test('config, plugin, trust, key: each problem named, one line each', async () => {
   const cases: [string, string, Record<string, string>, RegExp][] = [
     ['missing file', '', {}, /config file '\/etc\/elemental\/agent\/config\.yaml': file not found/],
@@ -97,12 +107,16 @@ test('config, plugin, trust, key: each problem named, one line each', async () =
     ['https without any trust', `registration:\n  uri: ${uri()}\n`, {}, /no TLS trust for https:\/\/127\.0\.0\.1:\d+\/.*: set registration\.caCert/],
     ['caCert file missing', good(), {}, /caCert/],
     ['osPlugin elemental.so', `${good()}  osPlugin: /usr/lib/elemental/plugins/elemental.so\n`, { [CA]: testPki().caCertPem }, /not available in this agent/],
-    ['osPlugin .js missing', `${good()}  osPlugin: /opt/none.js\n`, { [CA]: testPki().caCertPem }, /agent\.osPlugin '\/opt\/none\.js': cannot load plugin: file not found/],
+    ['osPlugin .js missing', `${good()}  osPlugin: /opt/none.js\n`, { [CA]: testPki().caCertPem }, /agent\.osPlugin "\/opt\/none\.js": cannot load plugin: file not found/],
+    ['osPlugin .js relative', `${good()}  osPlugin: plugins/p.js\n`, { [CA]: testPki().caCertPem, '/plugins/p.js': PLUGIN }, /agent\.osPlugin "plugins\/p\.js" must be an absolute path/],
+    ['osPlugin .js a directory', `${good()}  osPlugin: /opt/p.js\n`, { [CA]: testPki().caCertPem, '/opt/p.js/x': '' }, /agent\.osPlugin "\/opt\/p\.js": cannot load plugin: not a regular file/],
     ['private.key garbage', good(), { [CA]: testPki().caCertPem, [`${WORK_DIR}/private.key`]: 'garbage\n' }, /private key .*private\.key is not a PEM private key/],
     ['pending registration garbage', good(), { [CA]: testPki().caCertPem, [`${WORK_DIR}/pending-registration.json`]: '{' }, /pending registration .* is not JSON/],
   ];
+  cases.push(['osPlugin .js writable by others', `${good()}  osPlugin: /opt/p.js\n`, { [CA]: testPki().caCertPem, '/opt/p.js': PLUGIN }, /agent\.osPlugin "\/opt\/p\.js": cannot load plugin: the plugin file is writable by others \(mode 602\)/]);
   for (const [label, config, files, pattern] of cases) {
-    const r = label === 'missing file' ? await check('', {}, ['--config', '/etc/none.yaml']) : await check(config, files);
+    const modes: Record<string, number> = label === 'osPlugin .js writable by others' ? { '/opt/p.js': 0o602 } : {};
+    const r = label === 'missing file' ? await check('', {}, ['--config', '/etc/none.yaml']) : await check(config, files, [], modes);
     assert.is(r.code, 1, `${label}: ${r.stderr}`);
     assert.is(r.errors.length, 1, `${label}: ${r.stderr}`);
     assert.match(r.errors[0]!, label === 'missing file' ? /config file '\/etc\/none\.yaml': file not found/ : pattern, label);

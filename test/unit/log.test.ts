@@ -1,7 +1,7 @@
 // Log decoration by the kind of stderr (journal, TTY, anything else), without spawning.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { logStyleFor, renderLines } from '../../src/log';
+import { log, logStyleFor, renderLines, setLogSink } from '../../src/log';
 
 test('journal only when JOURNAL_STREAM is exactly the device:inode of stderr', () => {
   assert.is(logStyleFor({ isTTY: false, devIno: '8:42', journalStream: '8:42' }), 'journal');
@@ -22,6 +22,17 @@ test('plain: an ISO 8601 UTC timestamp on every line; tty: the level only', () =
   const now = new Date(Date.UTC(2026, 0, 2, 3, 4, 5, 678));
   assert.is(renderLines('WARN', 'x\ny', 'plain', { now }), '2026-01-02T03:04:05.678Z WARN  x\n2026-01-02T03:04:05.678Z WARN  y\n');
   assert.is(renderLines('INFO', 'x', 'tty', { colour: false }), 'INFO  x\n');
+});
+
+test('no control or invisible character but the newline reaches a log line; a tab is a space', () => {
+  const lines: string[] = [];
+  const restore = setLogSink((line) => lines.push(line));
+  try {
+    log.info('a\tb\u0000c\u001bd\u007fe\u0085f\u00adg\u200bh\u202ei\u2028j\u2066k\ufeffl\nnext');
+  } finally {
+    restore();
+  }
+  assert.equal(lines, ['INFO  a b\\u0000c\\u001bd\\u007fe\\u0085f\\u00adg\\u200bh\\u202ei\\u2028j\\u2066k\\ufeffl\nINFO  next\n']);
 });
 
 test.run();
