@@ -1,6 +1,7 @@
 // The agent's YAML reader (src/yaml-parse.ts) composes the yaml library's tokens into values
 // itself. This holds it to the full library, loaded as Node loads it, on a corpus, on seeded
-// mutations of it and on generated documents: the same errors and warnings (code, message, line,
+// mutations of it, on documents of random fragments and on documents built from random trees:
+// the same errors and warnings (code, message, line,
 // column, in the same order) and the same value, or the same exception from toJS. The only
 // differences allowed are the documented ones, and each must be refused by the config loader.
 import { test } from 'uvu';
@@ -316,6 +317,87 @@ test('generated documents: the same outcome, or a documented difference', () => 
     { numRuns: 10000, seed: 20261201 },
   );
   console.log(`    yaml reader: 10000 generated documents, ${differences} documented differences`);
+});
+
+// Documents built from a random tree, in block and flow styles, with anchors, aliases, merge
+// keys and tags: mostly valid YAML, so that values (not only errors) are compared in depth.
+type Tree =
+  | { t: 'scalar'; text: string; block: boolean }
+  | { t: 'alias'; name: string }
+  | { t: 'map'; flow: boolean; props: string; entries: Array<[string, Tree]> }
+  | { t: 'seq'; flow: boolean; props: string; items: Tree[] };
+
+const PLAIN = ['x', 'hello world', '1', '-1', '+7', '0o17', '0x1F', '1.5', '1.', '.5', '1e3', '.inf', '-.Inf', '.nan', '~', 'null', 'Null', 'true', 'False', 'yes', 'no', '12345678901234567890', '<<', 'a:b', 'x-y', '@', '%'];
+const QUOTED = ['"x y"', '"\\t\\u00e9\\x41"', '"a\\\\b"', "'it''s'", '""', "''", '"<<"', "'1'", '"true"'];
+const KEYS = ['a', 'b', 'key', 'k y', '1', '0x10', '~', 'true', '.inf', '"q k"', "'s k'", '<<', '__proto__', 'toString', '""'];
+const PROPS = ['', '', '', '&a ', '&b ', '&c ', '!!str ', '!!int ', '!!map ', '!!seq ', '! ', '&a !!str ', '!local '];
+const BLOCK = ['|', '|-', '|+', '>', '>-', '>+', '|2'];
+
+const tree = fc.letrec<{ node: Tree }>((tie) => ({
+  node: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    fc.record({ t: fc.constant('scalar' as const), text: fc.constantFrom(...PLAIN, ...QUOTED), block: fc.constant(false) }),
+    fc.record({ t: fc.constant('scalar' as const), text: fc.constantFrom(...BLOCK), block: fc.constant(true) }),
+    fc.record({ t: fc.constant('alias' as const), name: fc.constantFrom('a', 'b', 'c') }),
+    fc.record({ t: fc.constant('map' as const), flow: fc.boolean(), props: fc.constantFrom(...PROPS), entries: fc.array(fc.tuple(fc.constantFrom(...KEYS), tie('node')), { maxLength: 4 }) }),
+    fc.record({ t: fc.constant('seq' as const), flow: fc.boolean(), props: fc.constantFrom(...PROPS), items: fc.array(tie('node'), { maxLength: 4 }) }),
+  ),
+}));
+
+const ANCHORS = 'a0: &a {m: 1, n: 1}\nb0: &b\n  n: 2\n  o: 2\nc0: &c [{p: 3}, *b]\n';
+const pad = (n: number) => ' '.repeat(n);
+const scalarProps = (i: number) => PROPS[i % PROPS.length]!.replace(/!!(map|seq) /, '');
+
+/** A node inside a flow collection (block scalars and collections become flow). */
+function flow(node: Tree, depth: number): string {
+  switch (node.t) {
+    case 'scalar':
+      return node.block ? `${scalarProps(depth)}"blk"` : `${scalarProps(depth + node.text.length)}${node.text}`;
+    case 'alias':
+      return `*${node.name}`;
+    case 'map':
+      return `${node.props}{${node.entries.map(([k, v]) => `${k}: ${flow(v, depth + 1)}`).join(', ')}}`;
+    case 'seq':
+      return `${node.props}[${node.items.map((v) => flow(v, depth + 1)).join(', ')}]`;
+  }
+}
+
+/** The text after `key:` or `-` for a node at indent `indent`: inline, or a newline and a block. */
+function after(node: Tree, indent: number, depth: number): string {
+  if (node.t === 'scalar' && node.block) return ` ${scalarProps(depth)}${node.text}\n${pad(indent + 2)}line one\n${pad(indent + 2)}line two\n\n`;
+  if (node.t === 'map' && !node.flow && node.entries.length > 0) return `${node.props ? ` ${node.props.trimEnd()}` : ''}\n${block(node, indent + 2, depth + 1)}`;
+  if (node.t === 'seq' && !node.flow && node.items.length > 0) return `${node.props ? ` ${node.props.trimEnd()}` : ''}\n${block(node, depth % 2 ? indent : indent + 2, depth + 1)}`;
+  return ` ${flow(node, depth)}\n`;
+}
+
+function block(node: Tree, indent: number, depth: number): string {
+  if (node.t === 'map' && !node.flow && node.entries.length > 0) return node.entries.map(([k, v]) => `${pad(indent)}${k}:${after(v, indent, depth)}`).join('');
+  if (node.t === 'seq' && !node.flow && node.items.length > 0) return node.items.map((v) => `${pad(indent)}-${after(v, indent, depth)}`).join('');
+  return `${flow(node, depth)}\n`;
+}
+
+test('documents from random trees, block and flow: the same outcome, or a documented difference', () => {
+  let differences = 0;
+  let values = 0;
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.constantFrom(...KEYS), tree.node), { minLength: 1, maxLength: 5 }), (entries) => {
+      // Anchors first, so that most aliases (and merges) resolve.
+      const text = ANCHORS + block({ t: 'map', flow: false, props: '', entries }, 0, 0);
+      if (compare(text)) differences++;
+      const doc = readYaml(text);
+      if (doc.errors.length === 0) {
+        try {
+          if (typeof doc.toJS(MAX_ALIAS_COUNT) === 'object') values++;
+        } catch {
+          // a merge of a scalar, say: compared above
+        }
+      }
+    }),
+    { numRuns: 5000, seed: 20261201 },
+  );
+  // Most of them must be documents with data, or this test compares little but errors.
+  assert.ok(values >= 2500, `only ${values} of 5000 documents had data`);
+  console.log(`    yaml reader: 5000 documents from trees, ${values} with data, ${differences} documented differences`);
 });
 
 test('the agent bundle carries the reader, not the library\'s document model', () => {
