@@ -51,8 +51,6 @@ interface ScalarNode {
   anchor?: string;
   /** Unquoted in the source (a plain `<<` key merges, also when tagged !!str). */
   plain: boolean;
-  /** Resolved by the merge tag: as a key, it merges its value into the map. */
-  merge?: true;
 }
 interface MapNode {
   kind: 'map';
@@ -103,6 +101,8 @@ interface ScalarTag {
   keyOnly?: true;
 }
 const STRING = { tag: `${TAG}str`, resolve: (source: string): unknown => source };
+/** As a key, its scalar merges the value into the map; its value is the only symbol a scalar has. */
+const MERGE: ScalarTag = { tag: `${TAG}merge`, test: /^<<$/, resolve: () => Symbol('<<'), keyOnly: true };
 const CORE: ScalarTag[] = [
   { tag: `${TAG}null`, test: /^(?:~|[Nn]ull|NULL)?$/, resolve: () => null },
   { tag: `${TAG}bool`, test: /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/, resolve: (s) => s[0] === 't' || s[0] === 'T' },
@@ -116,9 +116,8 @@ const CORE: ScalarTag[] = [
   },
   { tag: `${TAG}float`, test: /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/, resolve: parseFloat },
   { tag: `${TAG}float`, test: /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/, resolve: parseFloat },
+  MERGE,
 ];
-const MERGE: ScalarTag = { tag: `${TAG}merge`, test: /^<<$/, resolve: () => Symbol('<<'), keyOnly: true };
-CORE.push(MERGE);
 
 /** A tag's full name ('!' for the non-specific tag), or null when it cannot be resolved. */
 function tagName({ tags, onError }: Context, token: SourceToken): string | null {
@@ -172,9 +171,7 @@ function composeScalar(ctx: Context, token: CST.FlowScalar | CST.BlockScalar, ta
   } else if (token.type === 'scalar') {
     tag = CORE.find((t) => (!t.keyOnly || ctx.atKey) && t.test.test(value)) ?? STRING;
   }
-  const node: ScalarNode = { kind: 'scalar', value: tag.resolve(value), range, plain: token.type === 'scalar' };
-  if (tag === MERGE) node.merge = true;
-  return node;
+  return { kind: 'scalar', value: tag.resolve(value), range, plain: token.type === 'scalar' };
 }
 
 // ---- nodes ------------------------------------------------------------------------------------
@@ -579,7 +576,7 @@ function toJS(node: Node | null, ctx: JsContext): unknown {
 type Target = Record<string, unknown> | Map<unknown, unknown>;
 
 function addPair(map: Target, key: Node, value: Node | null, ctx: JsContext) {
-  if (key.kind === 'scalar' && (key.merge || (key.plain && key.value === '<<'))) return addMerge(map, value, ctx);
+  if (key.kind === 'scalar' && (typeof key.value === 'symbol' || (key.plain && key.value === '<<'))) return addMerge(map, value, ctx);
   const jsKey = toJS(key, ctx);
   if (jsKey !== null && typeof jsKey === 'object') {
     const { line, col } = ctx.linePos(key.range[0]);

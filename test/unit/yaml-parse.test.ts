@@ -30,18 +30,21 @@ interface Outcome {
 
 const show = (value: unknown) => inspect(value, { depth: Infinity, breakLength: Infinity, maxArrayLength: Infinity, maxStringLength: Infinity });
 
-function mine(text: string): Outcome {
-  const doc = readYaml(text);
-  const out: Outcome = {
-    errors: doc.errors.map((e) => `${e.code} ${e.line}:${e.col} ${e.message}`),
-    warnings: doc.warnings.map((w) => `${w.code} ${w.line}:${w.col} ${w.message}`),
-  };
+/** An outcome from problems already written as `CODE line:col message`, and the data or its exception. */
+function outcome(errors: string[], warnings: string[], toJS: () => unknown): Outcome {
+  const out: Outcome = { errors, warnings };
   try {
-    out.value = show(doc.toJS(MAX_ALIAS_COUNT));
+    out.value = show(toJS());
   } catch (err) {
     out.threw = (err as Error).message;
   }
   return out;
+}
+
+function mine(text: string): Outcome {
+  const doc = readYaml(text);
+  const line = (p: { code: string; line: number; col: number; message: string }) => `${p.code} ${p.line}:${p.col} ${p.message}`;
+  return outcome(doc.errors.map(line), doc.warnings.map(line), () => doc.toJS(MAX_ALIAS_COUNT));
 }
 
 /**
@@ -51,20 +54,11 @@ function mine(text: string): Outcome {
 function library(text: string): Outcome {
   const lines = new full.LineCounter();
   const doc = full.parseDocument(text, { intAsBigInt: true, uniqueKeys: false, schema: 'core', merge: true, resolveKnownTags: true, prettyErrors: false, lineCounter: lines, logLevel: 'error' });
-  const where = (pos: [number, number]) => {
-    const { line, col } = lines.linePos(pos[0]);
-    return `${line}:${col}`;
+  const line = (p: { code: string; pos: [number, number]; message: string }) => {
+    const { line, col } = lines.linePos(p.pos[0]);
+    return `${p.code} ${line}:${col} ${p.message}`;
   };
-  const out: Outcome = {
-    errors: doc.errors.map((e) => `${e.code} ${where(e.pos)} ${e.message}`),
-    warnings: doc.warnings.map((w) => `${w.code} ${where(w.pos)} ${w.message}`),
-  };
-  try {
-    out.value = show(doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }));
-  } catch (err) {
-    out.threw = (err as Error).message;
-  }
-  return out;
+  return outcome(doc.errors.map(line), doc.warnings.map(line), () => doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }));
 }
 
 const refusedByLoader = (o: Outcome) => o.errors.length > 0 || o.warnings.some((w) => w.startsWith('TAG_RESOLVE_FAILED')) || o.threw !== undefined;
