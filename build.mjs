@@ -3,9 +3,8 @@
 // ("Dynamic require of ..."), and a CJS file runs when copied alone anywhere.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { builtinModules } from 'node:module';
+import { builtinModules, createRequire } from 'node:module';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { yamlParseOnly } from './scripts/yaml-parse-only.mjs';
 
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
 
@@ -32,6 +31,15 @@ const nodePrefix = {
     const names = builtinModules.filter((m) => !m.startsWith('_') && !m.startsWith('node:'));
     const filter = new RegExp(`^(${names.map((n) => n.replace(/[/]/g, '\\/')).join('|')})$`);
     b.onResolve({ filter }, (args) => ({ path: `node:${args.path}`, external: true }));
+  },
+};
+// yaml publishes two builds of the same code: CommonJS for the `node` export condition and ES
+// modules for `default`. The ES one lets esbuild leave out what the config loader never calls
+// (the stringifier, the YAML 1.1 schema): about 40 KB less. Nothing in the package is changed.
+const yamlEsm = {
+  name: 'yaml-esm',
+  setup(b) {
+    b.onResolve({ filter: /^yaml$/ }, () => ({ path: createRequire(import.meta.url).resolve('yaml/package.json').replace(/package\.json$/, 'browser/index.js') }));
   },
 };
 mkdirSync('dist', { recursive: true });
@@ -64,8 +72,7 @@ const result = await build({
     __AGENT_COMMIT__: JSON.stringify(commit),
     __AGENT_BUILD_DATE__: JSON.stringify(date),
   },
-  // The YAML reader's modules of the yaml library, as ES modules (see the plugin).
-  plugins: [nodePrefix, yamlParseOnly()],
+  plugins: [nodePrefix, yamlEsm],
   metafile: true,
   logLevel: 'warning',
 });

@@ -269,10 +269,10 @@ async function bootstrapPeak(size: number, measure: Partial<AgentOptions>, maxRs
   }
 }
 
-/** 5,120 entries of about 1 KB: 5 MB of JSON in every PATCH answer. */
-function fiveMbOsVersionManagement(): Record<string, string> {
+/** Entries of about 1 KB, `kib` of them: that many KiB of JSON in every PATCH answer. */
+function osVersionManagementOf(kib: number): Record<string, string> {
   const osv: Record<string, string> = {};
-  for (let i = 0; i < 5 * 1024; i++) osv[`k${i}`] = 'v'.repeat(1020);
+  for (let i = 0; i < kib; i++) osv[`k${String(i).padStart(5, '0')}`] = 'v'.repeat(1010);
   return osv;
 }
 
@@ -296,54 +296,36 @@ async function osVersionPeak(osv: Record<string, string>, measure: Partial<Agent
   }
 }
 
-async function bigInputs(setup: NodeSetup): Promise<void> {
-  console.log(`big inputs (peak RSS via process.resourceUsage at exit; idle = the same run with a tiny input), ${setup.label}`);
-  const dir = mkdtempSync(join(tmpdir(), 'elemental-bench-'));
-  const maxRssFile = join(dir, 'maxrss');
-  const measure = { nodeArgs: [...setup.flags, '--require', MAXRSS_PRELOAD], env: { BENCH_MAXRSS_FILE: maxRssFile } };
-  const size = 10 * 1024 * 1024;
-  const idle = await bootstrapPeak(16, measure, maxRssFile);
-  const big = await bootstrapPeak(size, measure, maxRssFile);
-  const ratio = (big.peak - idle.peak) / (size / 1024);
-  const on = ` (${setup.label})`;
-  row(`10 MB bootstrap config${on}`, `${ms(big.ms)}, peak RSS ${mb(big.peak)} = idle ${mb(idle.peak)} + ${ratio.toFixed(2)} × size`, `target < 3 ×: ${verdict(ratio < 3)}`);
-  const osv = fiveMbOsVersionManagement();
-  const osvIdle = await osVersionPeak({ k: 'v' }, measure, maxRssFile);
-  const osvBig = await osVersionPeak(osv, measure, maxRssFile);
-  row(`5 MB osVersionManagement${on}`, `${ms(osvBig.ms)} to OSVersionReady, peak RSS ${mb(osvBig.peak)} = idle ${mb(osvIdle.peak)} + ${((osvBig.peak - osvIdle.peak) / 5120).toFixed(2)} × size`);
-}
+/** The transport's caps (src/api/client.ts): what a hostile or broken server can make the agent hold. */
+const HOST_ANSWER_CAP = 8 * 1024 * 1024;
+const BOOTSTRAP_ANSWER_CAP = 64 * 1024 * 1024;
+/** Issue 22: an answer at the cap peaks under this RSS. */
+const PEAK_BOUND_KIB = 200 * 1024;
 
-/**
- * Memory given back while idle (src/gc.ts IdleTrim): `run` at a 9 s period reconciles a 5 MB
- * osVersionManagement (about 50 MB of allocation), then waits; the trim comes 5.5 s into the
- * wait, its follow-up 2 s later, the next reconcile at 9-9.9 s.
- */
-async function idleTrim(): Promise<void> {
-  console.log('idle: RSS of run at a 9 s period, after reconciling a 5 MB osVersionManagement');
-  const { j, name } = await registered({ reconciliation: 9_000_000_000 });
+async function bigInputs(setup: NodeSetup): Promise<void> {
+  console.log(`answers at the transport's caps (peak RSS via process.resourceUsage at exit), ${setup.label}`);
+  const dir = mkdtempSync(join(tmpdir(), 'elemental-bench-'));
   try {
-    j.api.setOsVersionManagement(j.reg, name, fiveMbOsVersionManagement());
-    // One setup only (BENCH_NODE_FLAGS, plain node by default): what the idle trim does alone.
-  const agent = j.start(['run'], { ...DIRECT, nodeArgs: GIVEN_NODE_FLAGS ?? [], timeoutMs: 60_000 });
-    const pid = agent.child.pid!;
-    await j.api.waitFor(() => osVersionReported(j, name), 30_000);
-    const ready = Date.now();
-    const rssAt = async (msAfterReady: number) => {
-      await new Promise((r) => setTimeout(r, Math.max(0, ready + msAfterReady - Date.now())));
-      return procStatus(pid)!.rss;
-    };
-    const busy = await rssAt(1000);
-    const trimmed = await rssAt(8300);
-    agent.child.kill('SIGTERM');
-    await agent.result;
-    row('RSS 1 s after a 5 MB osVersionManagement reconcile → 8.3 s into the wait', `${mb(busy)} → ${mb(trimmed)}`);
+    const maxRssFile = join(dir, 'maxrss');
+    const measure = { nodeArgs: [...setup.flags, '--require', MAXRSS_PRELOAD], env: { BENCH_MAXRSS_FILE: maxRssFile } };
+    const on = ` (${setup.label})`;
+    // The JSON around the config ({"format":"cloud-config","config":"…"}) takes about 40 bytes.
+    const bootstrapSize = BOOTSTRAP_ANSWER_CAP - 1024;
+    const idle = await bootstrapPeak(16, measure, maxRssFile);
+    const big = await bootstrapPeak(bootstrapSize, measure, maxRssFile);
+    row(`bootstrap answer at the 64 MiB cap${on}`, `${ms(big.ms)}, peak RSS ${mb(big.peak)} (a 16-byte bootstrap: ${mb(idle.peak)})`, `target < 200 MB: ${verdict(big.peak < PEAK_BOUND_KIB)}`);
+    // Each entry is about 1 KiB of JSON; the answer's other fields are a few hundred bytes.
+    const osv = osVersionManagementOf(Math.floor(HOST_ANSWER_CAP / 1024) - 16);
+    const osvIdle = await osVersionPeak({ k: 'v' }, measure, maxRssFile);
+    const osvBig = await osVersionPeak(osv, measure, maxRssFile);
+    row(`host answer at the 8 MiB cap (osVersionManagement)${on}`, `${ms(osvBig.ms)} to OSVersionReady, peak RSS ${mb(osvBig.peak)} (a tiny one: ${mb(osvIdle.peak)})`, `target < 200 MB: ${verdict(osvBig.peak < PEAK_BOUND_KIB)}`);
   } finally {
-    await j.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
-/** `npm run bench -- run big` runs only those sections (cold, register, bundle, run, big, idle,
- *  soak; by default all, the soak with the unit's flags only). */
+/** `npm run bench -- run big` runs only those sections (cold, register, bundle, run, big, soak;
+ *  by default all, the soak with the unit's flags only). */
 export async function main(args: string[] = []): Promise<number> {
   const want = (section: string) => args.length === 0 || args.includes(section);
   const soakTotal = Number(process.env.BENCH_SOAK_ITERATIONS ?? 20_000);
@@ -358,7 +340,6 @@ export async function main(args: string[] = []): Promise<number> {
   const setups = nodeSetups();
   if (want('run')) for (const setup of setups) await runLoop(setup);
   if (want('big')) for (const setup of setups) await bigInputs(setup);
-  if (want('idle')) await idleTrim();
   // The soak judges memory with the unit's flags: by default it runs for that setup alone; named,
   // for every setup.
   const unitFlags = unitNodeFlags().join(' ');

@@ -6,7 +6,6 @@ import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { yamlParseOnly } from './yaml-parse-only.mjs';
 
 export const tsBundleOptions = {
   bundle: true,
@@ -16,8 +15,6 @@ export const tsBundleOptions = {
   format: 'esm',
   sourcemap: 'inline',
   logLevel: 'warning',
-  // src/yaml-parse.ts imports yaml/internal/*: the plugin resolves them as for the agent's bundle.
-  plugins: [yamlParseOnly({ strict: false })],
 };
 
 const root = new URL('..', import.meta.url).pathname;

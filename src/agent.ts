@@ -7,7 +7,6 @@ import { type AgentConfig, loadConfigFile } from './config';
 import { durationToMs, parseDurationText } from './duration';
 import { AgentError } from './errors';
 import { HostRoot, ensureDir } from './fs';
-import { IdleTrim } from './gc';
 import { type Host, SystemHost } from './host';
 import { log, registerSecret, setDebug } from './log';
 import { Identity, PENDING_REGISTRATION_FILE, loadPendingRegistration } from './identity';
@@ -107,22 +106,10 @@ export async function startAgent(options: GlobalOptions, start: StartOptions = {
   return ctx;
 }
 
-const mb = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MB`;
-
-/** One per process: the heap is the process's, whatever the context. */
-const idleTrim = new IdleTrim({
-  onTrim: (before, after, ms) =>
-    log.debug(`idle: heap ${mb(before.heapTotal)} (${mb(before.heapUsed)} used) -> ${mb(after.heapTotal)} (${mb(after.heapUsed)} used), collected in ${ms.toFixed(1)} ms`),
-});
-
 async function applyConfig(ctx: AgentContext, config: AgentConfig, plugin?: OsPlugin): Promise<void> {
   ctx.config = config;
   registerSecret(config.registration.token);
-  ctx.wait = () => {
-    const ms = reconciliationWaitMs(ctx.config);
-    const endOfWait = idleTrim.duringWait(ms);
-    return sleep(ms, ctx.signal).finally(endOfWait);
-  };
+  ctx.wait = () => sleep(reconciliationWaitMs(ctx.config), ctx.signal);
   ensureDir(ctx.root.resolve(config.agent.workDir), WORK_DIR_MODE);
   ctx.plugin = plugin ?? (await loadPlugin(config.agent.osPlugin, ctx.root));
   await ctx.plugin.init({

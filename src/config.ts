@@ -342,20 +342,41 @@ export async function parseConfig(text: string, displayPath: string): Promise<Pa
   }
 }
 
-/** The data of a YAML config text, as the agent's parser reads it; an AgentError if it is not YAML. */
-async function parseYaml(text: string, displayPath: string): Promise<unknown> {
-  const { readYaml } = await import('./yaml-parse');
-  const doc = readYaml(text);
-  // An unknown tag (including the YAML 1.1 ones the reader leaves out, !!binary, !!set…) would
-  // otherwise be a warning and the raw text taken as the value: for a config, refuse it.
-  const problem = doc.errors[0] ?? doc.warnings.find((w) => w.code === 'TAG_RESOLVE_FAILED');
-  if (problem) {
-    throw new AgentError(`config file '${displayPath}': invalid YAML at line ${problem.line}, column ${problem.col}: ${problem.message.split('\n')[0]}`);
-  }
+/**
+ * How the config is read: as Go's yaml.v3 reads the reference agent's config. YAML 1.2 core
+ * schema whatever `%YAML` says (yaml.v3 ignores the directive: `yes` is a string, `0777` the
+ * integer 777), `<<` merge keys, integers exact (durations in ns), a key given twice is the last
+ * one. resolveKnownTags off: the YAML 1.1 tags (!!binary, !!set, !!omap, !!pairs, !!timestamp)
+ * stay unresolved, and an unresolved tag is refused below rather than read as its raw text.
+ */
+const YAML_OPTIONS = { schema: 'core', merge: true, resolveKnownTags: false, intAsBigInt: true, uniqueKeys: false, prettyErrors: false } as const;
+/** Anchors and aliases are fine; a "billion laughs" is not. */
+const MAX_ALIAS_COUNT = 100;
+
+/** The data of a YAML config text; an AgentError (one line, with line and column) if it is not a config's YAML. */
+export async function parseYaml(text: string, displayPath: string): Promise<unknown> {
+  const { LineCounter, isAlias, isCollection, parseDocument, visit } = await import('yaml');
+  const invalid = (offset: number, message: string) => {
+    const { line, col } = lineCounter.linePos(offset);
+    return new AgentError(`config file '${displayPath}': invalid YAML at line ${line}, column ${col}: ${message.split('\n')[0]}`);
+  };
+  const lineCounter = new LineCounter();
   try {
-    // Integers stay exact (durations in ns); anchors and aliases are fine, a "billion laughs" is not.
-    return doc.toJS(100);
+    const doc = parseDocument(text, { ...YAML_OPTIONS, lineCounter });
+    const problem = doc.errors[0] ?? doc.warnings.find((w) => w.code === 'TAG_RESOLVE_FAILED');
+    if (problem) throw invalid(problem.pos[0], problem.message);
+    // A JS object has no collection keys: the library would write "[a, b]" as the key's text.
+    visit(doc, {
+      Pair(_, pair) {
+        const key = isAlias(pair.key) ? pair.key.resolve(doc) : pair.key;
+        if (isCollection(key)) throw invalid((pair.key as { range?: [number] }).range?.[0] ?? 0, 'a mapping key must be a scalar, not a collection');
+      },
+    });
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (err) {
+    if (err instanceof AgentError) throw err;
+    // The library recurses per level: tens of thousands of nested `[` end its stack.
+    if (err instanceof RangeError) throw new AgentError(`config file '${displayPath}': nested too deeply to be a config`);
     throw new AgentError(`config file '${displayPath}': ${(err as Error).message}`);
   }
 }

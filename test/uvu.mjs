@@ -54,7 +54,7 @@ export async function runUvu(outdir, { env = process.env, echo = (chunk, stream)
   const runTmp = mkdtempSync(join(env.TMPDIR || tmpdir(), 'elemental-test-run-'));
   // uvu sets FORCE_COLOR=1 unless told --no-color; next to NO_COLOR that makes every node the
   // tests spawn warn that NO_COLOR is ignored.
-  const child = spawn(process.execPath, ['--enable-source-maps', uvu, outdir, '\\.test\\.mjs$', ...(tty ? [] : ['--no-color'])], {
+  const child = spawn(process.execPath, ['--enable-source-maps', '--expose-gc', uvu, outdir, '\\.test\\.mjs$', ...(tty ? [] : ['--no-color'])], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...(tty ? env : plainEnv(env)), TMPDIR: runTmp },

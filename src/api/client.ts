@@ -8,7 +8,6 @@ import type { Identity } from '../identity';
 import { log, registerSecret } from '../log';
 import { StopRequested } from '../signals';
 import { userAgent } from '../version';
-import { extractStringField } from './json-field';
 import { proxyFor, type Proxy } from './proxy';
 import { TlsTrust } from './tls';
 import { type ResponseLimit, Transport, TransportError, type TransportErrorKind } from './transport';
@@ -176,20 +175,13 @@ export class ElementalClient {
     await this.#call(op, 'DELETE', `/hosts/${encodeURIComponent(name)}`, 202, { host: name });
   }
 
-  /**
-   * GET {uri}/hosts/{name}/bootstrap → 200 {format, config}. The config comes back as its
-   * UTF-8 bytes: it is file content, and can be megabytes (held once, not three times).
-   */
+  /** GET {uri}/hosts/{name}/bootstrap → 200 {format, config}. The config comes back as its UTF-8 bytes: it is file content. */
   async getBootstrap(name: string): Promise<BootstrapConfig> {
     const op: ApiOperation = 'getting bootstrap';
     checkName(op, name);
-    const body = await this.#call(op, 'GET', `/hosts/${encodeURIComponent(name)}/bootstrap`, 200, { host: name, limit: BOOTSTRAP_LIMIT });
-    const extracted = extractStringField(body, 'config');
-    if (extracted) {
-      const { format } = checkShape(op, extracted.rest, bootstrapShape) as ApiBootstrapResponse;
-      return { format, config: extracted.value };
-    }
-    const { format, config } = parseJson(op, body.toString('utf8'), bootstrapShape) as ApiBootstrapResponse;
+    // No reference to the body is kept: a big answer is then held as bytes, text and value in turn.
+    const text = (await this.#call(op, 'GET', `/hosts/${encodeURIComponent(name)}/bootstrap`, 200, { host: name, limit: BOOTSTRAP_LIMIT })).toString('utf8');
+    const { format, config } = parseJson(op, text, bootstrapShape) as ApiBootstrapResponse;
     return { format, config: config === undefined ? undefined : Buffer.from(config) };
   }
 

@@ -6,7 +6,6 @@
 import { request as httpRequest, type IncomingHttpHeaders, type ClientRequest } from 'node:http';
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
-import { collectGarbage } from '../gc';
 import { printable } from '../errors';
 import { StopRequested } from '../signals';
 import type { Proxy } from './proxy';
@@ -62,9 +61,6 @@ export interface TransportResponse {
 
 /** Bytes of an unexpected-status body kept for debug logs. */
 const ERROR_BODY_BYTES = 4096;
-/** Bodies from this size on are received with a garbage collection every COLLECT_EVERY_BYTES. */
-const BIG_BODY_BYTES = 4 * 1024 * 1024;
-const COLLECT_EVERY_BYTES = 2 * 1024 * 1024;
 /** Cap on a proxy's answer to CONNECT. */
 const PROXY_HEADER_BYTES = 16 * 1024;
 
@@ -164,11 +160,6 @@ export class Transport {
           const sized = !unexpected && Number.isFinite(declared) && declared > 0 ? Buffer.allocUnsafe(declared) : undefined;
           const chunks: Buffer[] = [];
           let total = 0;
-          // Node's HTTP parser hands each piece over as a copy of the socket's read buffer, so a
-          // 10 MB body leaves 20 MB of garbage next to the buffer that keeps it, and nothing in
-          // a quiet agent makes V8 collect it (its trigger for memory outside the heap is at
-          // 64 MB). While a big body arrives, a collection every few MB bounds that garbage.
-          let collectAt = sized && sized.length >= BIG_BODY_BYTES ? COLLECT_EVERY_BYTES : Infinity;
           res.on('data', (chunk: Buffer) => {
             if (settled) return;
             if (total + chunk.length > limit || (sized && total + chunk.length > sized.length)) {
@@ -183,10 +174,6 @@ export class Transport {
             if (sized) chunk.copy(sized, total);
             else chunks.push(chunk);
             total += chunk.length;
-            if (total >= collectAt) {
-              collectAt = total + COLLECT_EVERY_BYTES;
-              void collectGarbage();
-            }
           });
           res.on('end', () => done(sized ? sized.subarray(0, total) : Buffer.concat(chunks)));
           // Node reports a truncated body as an 'aborted' error (ECONNRESET).

@@ -1,7 +1,7 @@
 // The seed's whole host lifecycle, end to end: the BUILT agent against the stand-in API.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { LABELS, type StoredCondition, type StoredHost } from '../support/elemental-api';
@@ -291,6 +291,9 @@ test('an external .mjs plugin is loaded and called', async () => {
   try {
     mkdirSync(j.path('/opt/plugins'), { recursive: true });
     copyFileSync(join(process.cwd(), 'test/fixtures/plugins/recording-plugin.mjs'), j.path('/opt/plugins/recording-plugin.mjs'));
+    // The agent refuses a plugin its group can write; a checkout's file may be 0664 (git archive).
+    chmodSync(j.path('/opt/plugins'), 0o755);
+    chmodSync(j.path('/opt/plugins/recording-plugin.mjs'), 0o644);
     const r = await j.run(['register', '--install']);
     assert.is(r.code, 0, r.stderr);
     const name = onlyHost(j).name;

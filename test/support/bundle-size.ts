@@ -1,15 +1,11 @@
-// The bundle's regression budget (issue 7, settled in issue 17): the size is not a target to
-// shrink towards but a line a change must not cross unnoticed. Checked by
-// test/e2e/bundle-budget.test.ts, printed by `npm run bench`. KB = 1024 bytes.
+// The bundle's regression line (issue 22): not a target to shrink towards, a line against bloat
+// that a change must not cross unnoticed. Checked by test/e2e/bundle-budget.test.ts, printed by
+// `npm run bench`. KB = 1024 bytes.
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 
-/**
- * The budget of issue 17: 160 KB minified, 55 KB gzip. The bundle reached 179.5 KB with issues
- * 14-16; the agent's own YAML reader (src/yaml-parse.ts, in place of the yaml library's composer
- * and document model) brought it back under. Raising it is a decision for the lead, not for a change.
- */
-export const BUNDLE_BUDGET = { minifiedKb: 160, gzipKb: 55 } as const;
+/** 220 KB minified, 75 KB gzip. Raising it is a decision for the lead, not for a change. */
+export const BUNDLE_BUDGET = { minifiedKb: 220, gzipKb: 75 } as const;
 
 export interface BundleSize {
   bytes: number;

@@ -333,6 +333,7 @@ test('6: a .js plugin (or a directory on its path) not owned by root or writable
     assert.match(await pluginError('/opt/plugins/group.mjs', h.root), /the plugin file is writable by its group/);
     if (process.getuid?.() === 0) {
       copyFileSync(PLUGIN_FIXTURE, join(dir, 'user.mjs'));
+      chmodSync(join(dir, 'user.mjs'), 0o644);
       chownSync(join(dir, 'user.mjs'), 1000, 1000);
       assert.match(await pluginError('/opt/plugins/user.mjs', h.root), /the plugin file is owned by uid 1000, not by root/);
     }
