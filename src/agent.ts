@@ -14,6 +14,7 @@ import { ElementalClient } from './api/client';
 import { loadPlugin } from './plugins';
 import type { OsPlugin } from './plugins/types';
 import { sleep, stopSignal } from './signals';
+import { type HostFacts, readFacts } from './facts';
 
 export const PRIVATE_KEY_FILE = 'private.key';
 export const WORK_DIR_MODE = 0o700;
@@ -34,6 +35,8 @@ export interface AgentContext {
   /** The current hostname of this host (the registered name after registration). */
   hostname: string;
   signal: AbortSignal;
+  /** Reads this machine's facts (SPEC §17), for templated labels and host names. */
+  readFacts(): HostFacts;
   /** Waits one reconciliation period (with jitter); throws StopRequested on SIGTERM/SIGINT. */
   wait(): Promise<void>;
 }
@@ -54,6 +57,8 @@ export interface StartOptions {
    * no pending registration), before anything is written or sent.
    */
   requireRegistered?: boolean;
+  /** The facts of another machine (tests); default: this one's. */
+  readFacts?: () => HostFacts;
 }
 
 /** The host path of a file of the work dir, as the host names it. */
@@ -78,6 +83,7 @@ export async function startAgent(options: GlobalOptions, start: StartOptions = {
     root,
     host,
     signal: stopSignal,
+    readFacts: start.readFacts ?? (() => readFacts()),
   } as AgentContext;
   // What can be checked without writing comes first: the plugin choice, the identity, the
   // client's settings (scheme, caCert); then whether this host registered at all.

@@ -102,6 +102,17 @@ const COMMANDS: CommandSpec[] = [
     run: async ({ options, globals }) => (await import('./status')).statusCommand(globals, { json: options.json === true }),
   },
   {
+    name: 'facts',
+    summary: "Print this machine's variables for templated host labels and names",
+    description:
+      "Print every variable an ElementalRegistration's hostLabels, hostAnnotations and agent.hostname.prefix\n" +
+      "can use (${System Information/Serial Number}, ${System Data/CPU/Total Cores}, ...) with its value on\n" +
+      'this machine, read from /sys and /proc (always the running machine: --root does not apply).',
+    options: [{ flags: '--json', description: 'Print one JSON object: variable name -> value (null: none here)' }],
+    readsHost: false,
+    run: async ({ options }) => (await import('./host-variables')).factsCommand({ json: options.json === true }),
+  },
+  {
     name: 'check',
     summary: 'Validate the config (and private.key) offline',
     description:

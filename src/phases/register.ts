@@ -1,5 +1,6 @@
 // register (SPEC §8): registration loop, switch to the server's config, finalize, report.
 import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type AgentContext, PRIVATE_KEY_FILE, reinitAgent, workPath } from '../agent';
 import { ApiError } from '../api/client';
@@ -13,6 +14,8 @@ import { StopRequested } from '../signals';
 import { ConditionType, Message, Phase, Reason, condition, failed, ready } from './conditions';
 import { FatalError, conditionMessage, patch, reportCondition, reportPhase, retry } from './common';
 import { install } from './install';
+import { HOST_TEMPLATES_FILE, type HostTemplates, TemplateExpander, isTemplate, saveHostTemplates, templatedOnly } from '../host-templates';
+import type { StringMap } from '../api/types';
 
 export const CONFIG_FILE_IN_WORK_DIR = 'config.yaml';
 const PRIVATE_KEY_MODE = 0o600;
@@ -31,6 +34,35 @@ export function pickHostname(settings: { useExisting?: boolean; prefix?: string 
 interface Registered {
   name: string;
   registration: ApiRegistrationResponse;
+  /** The labels and annotations the POST carried; none when the host existed already. */
+  sent: HostTemplates['sent'];
+}
+
+interface Expanded {
+  prefix: string | undefined;
+  labels: StringMap | undefined;
+  annotations: StringMap | undefined;
+}
+
+/**
+ * The registration's templated values for this machine (SPEC §17). An unknown variable is a
+ * mistake in the ElementalRegistration that no retry fixes: it ends the command.
+ */
+function expandRegistration(ctx: AgentContext, registration: ApiRegistrationResponse): Expanded {
+  const agent = registration.config?.elemental?.agent;
+  const prefix = agent?.hostname?.prefix;
+  const templated = [prefix ?? '', ...Object.values(registration.hostLabels ?? {}), ...Object.values(registration.hostAnnotations ?? {})];
+  if (!templated.some(isTemplate)) return { prefix, labels: registration.hostLabels, annotations: registration.hostAnnotations };
+  const expander = new TemplateExpander(ctx.readFacts(), agent?.noSmbios ?? ctx.config.agent.noSmbios);
+  try {
+    return {
+      prefix: prefix === undefined ? undefined : expander.expand(prefix, 'hostname', 'agent.hostname.prefix').value,
+      labels: expander.expandMap(registration.hostLabels, 'label'),
+      annotations: expander.expandMap(registration.hostAnnotations, 'annotation'),
+    };
+  } catch (err) {
+    throw new FatalError(`the registration's templates: ${errorMessage(err)}`, { cause: err });
+  }
 }
 
 /**
@@ -78,24 +110,27 @@ async function registrationLoop(ctx: AgentContext): Promise<Registered> {
   let randomName: string | undefined;
   return retry(ctx, 'registering', async () => {
     const registration = await ctx.client.getRegistration();
+    const expanded = expandRegistration(ctx, registration);
+    const none = { labels: {}, annotations: {} };
     while (own.length > 0) {
       const candidate = own[0]!;
       const found = await probe(ctx, candidate, true);
       if (found === 'found') {
         log.info(`found existing host '${candidate}' for this host's key, skipping creation`);
-        return { name: candidate, registration };
+        return { name: candidate, registration, sent: none };
       }
       own.shift();
       // A pending name the server does not know yet: the POST never arrived; create it.
       if (found === 'absent' && candidate === ctx.pendingName) randomName ??= candidate;
     }
-    const settings = registration.config?.elemental?.agent?.hostname;
+    const hostnameSettings = registration.config?.elemental?.agent?.hostname;
+    const settings = hostnameSettings && { ...hostnameSettings, prefix: expanded.prefix };
     const name = settings?.useExisting ? pickHostname(settings, ctx.hostname) : (randomName ??= pickHostname(settings, ctx.hostname));
     validateHostname(name);
     log.debug(`selected hostname ${name}`);
     if ((await probe(ctx, name)) === 'found') {
       log.info(`found existing host '${name}', skipping creation`);
-      return { name, registration };
+      return { name, registration, sent: none };
     }
     // Persisted before the POST: if the agent dies before finalize, the next register adopts
     // the host this POST creates.
@@ -106,11 +141,11 @@ async function registrationLoop(ctx: AgentContext): Promise<Registered> {
     }
     await ctx.client.createHost({
       name,
-      annotations: registration.hostAnnotations,
-      labels: registration.hostLabels,
+      annotations: expanded.annotations,
+      labels: expanded.labels,
       pubKey,
     });
-    return { name, registration };
+    return { name, registration, sent: { labels: expanded.labels ?? {}, annotations: expanded.annotations ?? {} } };
   });
 }
 
@@ -158,8 +193,25 @@ export async function finalizeRegistration(ctx: AgentContext, name: string, conf
   }
 }
 
+/**
+ * <workDir>/host-templates.json: the templated labels and annotations and what was sent for
+ * them, for `run` to keep current (SPEC §17). A registration without templates removes it.
+ */
+function keepTemplates(ctx: AgentContext, registration: ApiRegistrationResponse, sent: HostTemplates['sent']): void {
+  const labels = templatedOnly(registration.hostLabels);
+  const annotations = templatedOnly(registration.hostAnnotations);
+  const path = ctx.root.resolve(workPath(ctx.config, HOST_TEMPLATES_FILE));
+  if (Object.keys(labels).length + Object.keys(annotations).length === 0) {
+    rmSync(path, { force: true });
+    return;
+  }
+  const pick = (values: StringMap, keys: StringMap) => Object.fromEntries(Object.keys(keys).filter((k) => k in values).map((k) => [k, values[k]!]));
+  saveHostTemplates(path, { labels, annotations, sent: { labels: pick(sent.labels, labels), annotations: pick(sent.annotations, annotations) } });
+  log.debug(`templated labels and annotations kept in ${workPath(ctx.config, HOST_TEMPLATES_FILE)}`);
+}
+
 export async function register(ctx: AgentContext, options: { install: boolean }): Promise<void> {
-  const { name, registration } = await registrationLoop(ctx);
+  const { name, registration, sent } = await registrationLoop(ctx);
   ctx.hostname = name;
   log.info(`registered as '${name}'`);
   const localPending = pendingPath(ctx);
@@ -189,6 +241,7 @@ export async function register(ctx: AgentContext, options: { install: boolean })
   await finalizeRegistration(ctx, name, serverConfig);
   for (const path of pendingPaths) removePendingRegistration(path);
   ctx.pendingName = undefined;
+  keepTemplates(ctx, registration, sent);
 
   // Step 5: must reach the server. Step 6: best effort.
   await retry(ctx, 'reporting registration', () => patch(ctx, { condition: ready(ConditionType.registrationReady) }));

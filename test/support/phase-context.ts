@@ -183,6 +183,7 @@ export function phaseHarness(script: Expectation[], o: { config?: AgentConfig; h
     identityFromDisk: true,
     // A structural fake: ElementalClient's private fields are not part of what phases use.
     client: client as ElementalClient,
+    readFacts: () => ({ dmi: {}, cpu: {}, memory: {}, nics: [], disks: [] }),
     hostname: o.hostname ?? hostResponseFixture().name!,
     signal: new AbortController().signal,
     wait: async () => {

@@ -136,6 +136,7 @@ export async function phaseHarness(api: ScriptedApi, o: { timeoutMs?: number; pa
     identityFromDisk: false,
     client: new ElementalClient({ uri: api.uri, insecureAllowHttp: true, identity, root: hostRoot, env: {}, timeoutMs: o.timeoutMs ?? 5000 }),
     hostname: 'h1',
+    readFacts: () => ({ dmi: {}, cpu: {}, memory: {}, nics: [], disks: [] }),
     signal: controller.signal,
     wait: async () => {},
   };
