@@ -46,13 +46,17 @@ function random(name: string): string | undefined {
   return randomUUID();
 }
 
+const WARNED = new Set<string>();
+
 /** Expands templates against one reading of the facts. */
 export class TemplateExpander {
   readonly variables: Map<string, Variable>;
-  /** Variables already warned about in this process: one WARN line each, not one per reconcile. */
-  private static readonly warned = new Set<string>();
-
-  constructor(facts: HostFacts, private readonly noSmbios: boolean) {
+  constructor(
+    facts: HostFacts,
+    private readonly noSmbios: boolean,
+    /** Variables already warned about: one WARN line each per process, not one per reconcile. */
+    private readonly warned = WARNED,
+  ) {
     this.variables = hostVariables(facts);
   }
 
@@ -78,8 +82,8 @@ export class TemplateExpander {
     }
     const off = variable?.smbios === true && this.noSmbios;
     if (variable?.value !== undefined && !off) return { value: variable.value, identifying: variable.identifying };
-    if (!TemplateExpander.warned.has(name)) {
-      TemplateExpander.warned.add(name);
+    if (!this.warned.has(name)) {
+      this.warned.add(name);
       const why = off
         ? 'agent.noSmbios is true'
         : variable

@@ -64,6 +64,13 @@ export interface AgentOptions {
    * `unshare --uts` fails, startAgent throws.
    */
   chroot?: ChrootOptions;
+  /**
+   * Facts of another machine (SPEC §17): a directory holding a recorded sys/ and proc/ tree
+   * (test/support/machines.ts). The agent then runs in its own mount namespace where a tmpfs
+   * over /sys holds the tree's sys/ and its proc/cpuinfo and proc/meminfo are bound over
+   * /proc's: this machine's /sys and /proc are never written. Needs root (machineUnavailable()).
+   */
+  machine?: string;
   /** Send the agent's stderr to this file (e.g. to know its device and inode); `stderr` is read from it. */
   stderrFile?: string;
 }
@@ -160,6 +167,30 @@ export function agentExecutable(): string | undefined {
   return process.env.AGENT_EXECUTABLE ? resolve(process.env.AGENT_EXECUTABLE) : undefined;
 }
 
+let machineProblem: string | null | undefined;
+/** Why a run with `machine` is impossible here, or undefined when it works; checked once. */
+export function machineUnavailable(): string | undefined {
+  if (machineProblem === undefined) {
+    if (typeof process.getuid === 'function' && process.getuid() !== 0) machineProblem = `a tmpfs over /sys needs root (running as uid ${process.getuid()})`;
+    else {
+      const probe = spawnSync('unshare', ['--uts', '--mount', '--', 'sh', '-c', 'mount -t tmpfs probe /sys'], { encoding: 'utf8', timeout: 5000 });
+      machineProblem = probe.status === 0 ? null : `unshare --mount + a tmpfs over /sys fails here: ${(probe.stderr || probe.error?.message || `exit ${probe.status}`).trim()}`;
+    }
+  }
+  return machineProblem ?? undefined;
+}
+
+// Runs "$@" with the machine tree at $1 in place of /sys, /proc/cpuinfo and /proc/meminfo, in
+// the mount namespace unshare made (private propagation: nothing reaches this machine's mounts).
+const MACHINE_SCRIPT = [
+  'set -e',
+  'machine=$1; shift',
+  'mount -t tmpfs -o mode=0755 elemental-machine /sys',
+  'cp -a "$machine/sys/." /sys/',
+  'for f in cpuinfo meminfo; do if [ -f "$machine/proc/$f" ]; then mount --bind "$machine/proc/$f" "/proc/$f"; fi; done',
+  'exec "$@"',
+].join('\n');
+
 let unshareWorks: boolean | undefined;
 /** Whether `unshare --uts` works here (root or user namespaces); checked once. */
 export function canUnshareUts(): boolean {
@@ -246,8 +277,13 @@ export function startAgent(args: string[], options: AgentOptions): RunningAgent 
   }
   env.PATH = `${shimDir}:${options.env?.PATH ?? process.env.PATH ?? '/usr/bin:/bin'}`;
   const agentArgv = chrootArgv ?? [...runtime, ...(options.nodeArgs ?? []), agentPath, '--root', options.root, ...args];
-  const isolatedUts = chrootArgv ? true : !options.noUnshare && canUnshareUts();
-  const argv = !chrootArgv && isolatedUts ? ['unshare', '--uts', '--', ...agentArgv] : agentArgv;
+  const isolatedUts = chrootArgv || options.machine ? true : !options.noUnshare && canUnshareUts();
+  if (options.machine && machineUnavailable()) throw new Error(`spawnAgent: ${machineUnavailable()}`);
+  const argv = options.machine
+    ? ['unshare', '--uts', '--mount', '--', 'sh', '-c', MACHINE_SCRIPT, 'sh', options.machine, ...agentArgv]
+    : !chrootArgv && isolatedUts
+      ? ['unshare', '--uts', '--', ...agentArgv]
+      : agentArgv;
   const stderrFd = options.stderrFile === undefined ? undefined : openSync(options.stderrFile, 'a');
   const stdio: StdioOptions = ['ignore', 'pipe', stderrFd ?? 'pipe'];
   const child = spawn(argv[0]!, argv.slice(1), { env, stdio });
