@@ -92,6 +92,78 @@ const SERVER_AGENT = {
   postReset: { powerOff: true },
 };
 
+// ---------------------------------------------------------------------------------------------
+// Host information (SPEC §17): the guest's firmware gets SMBIOS tables, and the registration's
+// labels, annotations and host name prefix are templated on them and on the hardware.
+
+interface Machine {
+  serial: string;
+  uuid: string;
+  smp: number;
+  memoryMiB: number;
+}
+
+const HOST_LABELS = {
+  'example.com/serial': '${System Information/Serial Number}',
+  'example.com/vendor': '${System Information/Manufacturer}',
+  'example.com/board': '${Base Board Information/Product Name}',
+  'example.com/rack': '${Chassis Information/Asset Tag}',
+  'example.com/cores': '${System Data/CPU/Total Cores}',
+  'example.com/memory': '${System Data/Memory/Total Physical Bytes}',
+  'example.com/disk': '${Storage/Disks/vda/StorageController}',
+  'example.com/nic1': '${System Data/Network/eth1/IPv4Address}',
+  'example.com/site': 'boot lab, sent as is',
+};
+const HOST_ANNOTATIONS = { 'example.com/uuid': '${System Information/UUID}', 'example.com/nics': '${Network/TotalNICs}' };
+const SERIAL_PREFIX = '${System Information/Serial Number}-';
+
+function smbios(m: Machine): string[] {
+  return [
+    `type=1,manufacturer=Elemental Lab,product=Boot Test,version=1.0,serial=${m.serial},uuid=${m.uuid},sku=BT-1,family=Lab`,
+    'type=2,manufacturer=Board Works,product=BT-Board,version=A01,serial=BRD-42,asset=BOARD-ASSET-7',
+    `type=3,manufacturer=Chassis Co,version=2,serial=CH-${m.serial},asset=RACK-A1-U7`,
+  ];
+}
+
+/** What the POST must carry on this machine: every fact as sysfs gives it; eth1 has no address yet. */
+function expectedRegistration(m: Machine): { labels: Record<string, string>; annotations: Record<string, string> } {
+  return {
+    labels: {
+      'example.com/serial': m.serial,
+      'example.com/vendor': 'Elemental-Lab',
+      'example.com/board': 'BT-Board',
+      'example.com/rack': 'RACK-A1-U7',
+      'example.com/cores': String(m.smp),
+      'example.com/memory': String(m.memoryMiB * 2 ** 20),
+      'example.com/disk': 'virtio',
+      'example.com/nic1': '',
+      'example.com/site': 'boot lab, sent as is',
+    },
+    annotations: { 'example.com/uuid': m.uuid, 'example.com/nics': '2' },
+  };
+}
+
+/** The POST of `name`: its labels and annotations are the machine's, and its name starts with the serial. */
+function checkRegistered(api: ElementalApi, name: string, m: Machine): string {
+  const post = api.requests.find((r) => r.op === 'createHost' && r.hostName === name && r.status === 201);
+  check(post, `no POST of ${name}`);
+  const body = post.body as { labels?: Record<string, string>; annotations?: Record<string, string> };
+  const want = expectedRegistration(m);
+  check(JSON.stringify(body.labels) === JSON.stringify(want.labels), `POSTed labels ${JSON.stringify(body.labels)}, want ${JSON.stringify(want.labels)}`);
+  check(JSON.stringify(body.annotations) === JSON.stringify(want.annotations), `POSTed annotations ${JSON.stringify(body.annotations)}, want ${JSON.stringify(want.annotations)}`);
+  check(new RegExp(`^${m.serial.toLowerCase()}-[0-9a-f-]{36}$`).test(name), `host name ${name} does not start with the serial`);
+  return `POST labels and annotations from SMBIOS, CPU, memory, disk; name from the serial`;
+}
+
+/** After eth1 got its address (the install hook): exactly one PATCH carried the new label, with the phase. */
+function checkNicLabelPatched(api: ElementalApi, reg: RegistrationHandle, name: string): string {
+  const withLabels = api.requests.filter((r) => r.op === 'patchHost' && r.hostName === name && r.status === 200 && (r.body as { labels?: unknown }).labels !== undefined);
+  const bodies = withLabels.map((r) => JSON.stringify(r.body));
+  check(bodies.length === 1 && bodies[0] === JSON.stringify({ phase: 'Running', labels: { 'example.com/nic1': '10.0.3.15' } }), `PATCHes with labels: ${bodies.join(' | ') || 'none'}`);
+  check(api.host(reg, name)?.labels['example.com/nic1'] === '10.0.3.15', 'the host does not carry the NIC label');
+  return 'eth1 address PATCHed once, with the phase';
+}
+
 function hosts(api: ElementalApi, reg: RegistrationHandle): StoredHost[] {
   return api.hosts(reg);
 }
@@ -127,12 +199,17 @@ function markerLines(disk: string, name: string): string[] {
 // ---------------------------------------------------------------------------------------------
 // Scenario "image": the whole seed across four real boots
 
+const IMAGE_MACHINE: Machine = { serial: 'BT-IMG-0001', uuid: '6d1f0c2a-1b2c-4d3e-8f90-a1b2c3d4e5f6', smp: 1, memoryMiB: 1024 };
+const INITRAMFS_MACHINE: Machine = { serial: 'BT-INI-0002', uuid: '0b7e6d5c-4a3b-4c2d-9e1f-f6e5d4c3b2a1', smp: 2, memoryMiB: 768 };
+
 async function imageScenario(cached: string, api: ElementalApi, pkiCa: string, tmp: string): Promise<void> {
   const S = 'image';
   const reg = api.addRegistration({
     name: 'boot-image',
     baseUrl: `https://${API_GUEST_NAME}:${api.port}`,
-    agent: SERVER_AGENT,
+    agent: { ...SERVER_AGENT, hostname: { prefix: SERIAL_PREFIX } },
+    hostLabels: HOST_LABELS,
+    hostAnnotations: HOST_ANNOTATIONS,
     install: { device: '/dev/vda', bootTest: 'install' },
     reset: { resetOem: true },
     cloudConfig: { users: [{ name: 'boot-test', lock_passwd: true }] },
@@ -150,7 +227,7 @@ async function imageScenario(cached: string, api: ElementalApi, pkiCa: string, t
   // A failed stage ends the scenario: its QEMU goes at once, not when the other scenario ends.
   const vms: Boot[] = [];
   const startBoot = () => {
-    const vm = boot({ kernel, initrd, disk, apiPort: api.port, serialLog: join(dir, `serial-${vms.length + 1}.log`) });
+    const vm = boot({ kernel, initrd, disk, apiPort: api.port, serialLog: join(dir, `serial-${vms.length + 1}.log`), smbios: smbios(IMAGE_MACHINE), memoryMiB: IMAGE_MACHINE.memoryMiB, secondNic: true });
     vms.push(vm);
     return vm;
   };
@@ -197,9 +274,11 @@ async function imageBoots(S: string, api: ElementalApi, reg: RegistrationHandle,
     check(diskRead(disk, '/etc/hostname') === `${host.name}\n`, `/etc/hostname: ${JSON.stringify(diskRead(disk, '/etc/hostname'))}, host ${host.name}`);
     check(mode(disk, `${WORK}/private.key`) === '0600', `private.key mode ${mode(disk, `${WORK}/private.key`)}`);
     check(diskRead(disk, `${WORK}/install.yaml`)?.includes('bootTest: install'), 'no install.yaml with the registration\'s install config');
+    const registered = checkRegistered(api, host.name, IMAGE_MACHINE);
+    check(mode(disk, `${WORK}/host-templates.json`) === '0600', `host-templates.json mode ${mode(disk, `${WORK}/host-templates.json`)}`);
     configAfterRegister = diskRead(disk, CONFIG) ?? '';
     check(configAfterRegister.includes('reconciliation: 3s') && configAfterRegister.includes(reg.uri), `config.yaml is not the registration's:\n${configAfterRegister}`);
-    return `${host.name}, install.yaml ${mode(disk, `${WORK}/install.yaml`)}`;
+    return `${host.name}, install.yaml ${mode(disk, `${WORK}/install.yaml`)}; ${registered}`;
   });
   check(host, 'no host');
   const name = host.name;
@@ -236,7 +315,8 @@ async function imageBoots(S: string, api: ElementalApi, reg: RegistrationHandle,
     check(diskRead(disk, BOOTSTRAP_FILE) === bootstrap, 'the bootstrap file is not the bootstrap');
     const c = condition(api.host(reg, name), 'BootstrapReady');
     check(c?.reason === 'WaitingForBootstrap', `BootstrapReady: ${JSON.stringify(c)}`);
-    return `install hooks ${install.length}x (in ExecStartPre), os-version hooks once, bootstrap file ${mode(disk, BOOTSTRAP_FILE)}`;
+    const nic = checkNicLabelPatched(api, reg, name);
+    return `install hooks ${install.length}x (in ExecStartPre), os-version hooks once, bootstrap file ${mode(disk, BOOTSTRAP_FILE)}; ${nic}`;
   });
 
   // ---- boot 3: cloud-init executes the bootstrap -> bootstrapped -> reset -> postReset power-off
@@ -307,8 +387,10 @@ async function initramfsScenario(cached: string, api: ElementalApi, pkiCa: strin
   const reg = api.addRegistration({
     name: 'boot-initramfs',
     baseUrl: `https://${API_GUEST_NAME}:${api.port}`,
-    agent: { ...SERVER_AGENT, postInstall: {} },
+    agent: { ...SERVER_AGENT, hostname: { prefix: SERIAL_PREFIX }, postInstall: {} },
     install: { bootTest: 'initramfs' },
+    hostLabels: HOST_LABELS,
+    hostAnnotations: HOST_ANNOTATIONS,
   });
   const dir = trackPath(mkdtempSync(join(tmp, 'initramfs-')));
   const prepStart = Date.now();
@@ -324,7 +406,8 @@ async function initramfsScenario(cached: string, api: ElementalApi, pkiCa: strin
 
   const vms: Boot[] = [];
   const start = (opts: Omit<BootOptions, 'kernel' | 'disk' | 'apiPort'>) => {
-    const vm = boot({ kernel, disk, apiPort: api.port, ...opts });
+    const m = INITRAMFS_MACHINE;
+    const vm = boot({ kernel, disk, apiPort: api.port, smbios: smbios(m), smp: m.smp, memoryMiB: m.memoryMiB, secondNic: true, ...opts });
     vms.push(vm);
     return vm;
   };
@@ -361,7 +444,9 @@ async function initramfsBoots(
     ];
     for (const [path, want] of modes) check(mode(disk, path) === want, `${path}: mode ${mode(disk, path)}, want ${want}`);
     check(diskRead(disk, `${WORK}/install.yaml`)?.includes('bootTest: initramfs'), 'no install.yaml');
-    return `${name}; work dir 0700, private.key 0600, config 0640, hostname 0644, install.yaml ${mode(disk, `${WORK}/install.yaml`)}, cloud-init.yaml ${mode(disk, `${WORK}/cloud-init.yaml`)}`;
+    const registered = checkRegistered(api, name, INITRAMFS_MACHINE);
+    check(mode(disk, `${WORK}/host-templates.json`) === '0600', `host-templates.json mode ${mode(disk, `${WORK}/host-templates.json`)}`);
+    return `${registered}; ${name}; work dir 0700, private.key 0600, config 0640, hostname 0644, install.yaml ${mode(disk, `${WORK}/install.yaml`)}, cloud-init.yaml ${mode(disk, `${WORK}/cloud-init.yaml`)}`;
   });
 
   await stage(S, '2 the disk boots under the registered name and run reconciles it (phase Running)', async () => {
@@ -370,12 +455,14 @@ async function initramfsBoots(
     await whileRunning(vm, 'phase Running', api.waitFor(() => api.host(reg, name)?.phase === 'Running', BOOT_TIMEOUT_MS));
     await whileRunning(vm, `the login prompt of ${name}`, vm.waitForSerial(new RegExp(`${name} login:`), BOOT_TIMEOUT_MS));
     timings.push(['initramfs: boot 2 (the disk): to phase Running', secs(Date.now() - since)]);
+    await whileRunning(vm, 'the eth1 label', api.waitFor(() => api.host(reg, name)?.labels['example.com/nic1'] === '10.0.3.15', BOOT_TIMEOUT_MS));
     await vm.kill();
     const answered = api.requests.filter((r) => r.hostName === name && r.op === 'patchHost' && r.time >= since);
     check(answered.length > 0 && answered.every((r) => r.status === 200), `PATCH answers: ${answered.map((r) => r.status).join(', ')}`);
     const install = markerLines(disk, 'install-hook');
     check(install.length === 1 && install[0]!.endsWith('agent=activating'), `install hooks: ${install.join(' | ') || 'none'}`);
-    return `${answered.length} PATCH answered 200, install hooks ran before the loop`;
+    const nic = checkNicLabelPatched(api, reg, name);
+    return `${answered.length} PATCH answered 200, install hooks ran before the loop; ${nic}`;
   });
 }
 

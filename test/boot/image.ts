@@ -46,7 +46,7 @@ export function prepareRoot(cached: string, dir: string, opts: { cloudInit: bool
   const hostsFile = join(root, 'etc/hosts');
   const hosts = existsSync(hostsFile) ? readFileSync(hostsFile, 'utf8').replace(/\n*$/, '\n') : '127.0.0.1 localhost\n';
   write(root, 'etc/hosts', `${hosts}${API_GUEST_ADDRESS} ${API_GUEST_NAME}\n`);
-  write(root, 'etc/network/interfaces', 'auto lo\niface lo inet loopback\n\nauto eth0\niface eth0 inet static\n    address 10.0.2.15/24\n');
+  write(root, 'etc/network/interfaces', 'auto lo\niface lo inet loopback\n\nauto eth0\niface eth0 inet static\n    address 10.0.2.15/24\n\nsource /etc/network/interfaces.d/*\n');
   write(root, 'etc/fstab', '/dev/vda / ext4 rw,errors=remount-ro 0 1\n');
   // The journal on the serial console too: the log the suite shows when a stage fails.
   write(root, 'etc/systemd/journald.conf.d/boot-test.conf', '[Journal]\nForwardToConsole=yes\nMaxLevelConsole=info\n');
@@ -62,6 +62,16 @@ export function prepareRoot(cached: string, dir: string, opts: { cloudInit: bool
   const hook = (extra: string) =>
     `#!/bin/sh\nset -eu\nmkdir -p ${MARKERS}\nprintf '%s\\n' "$ELEMENTAL_HOOK_NAME file=$1 sha=$(sha256sum <"$1" | cut -c1-12) boot=$(cat /proc/sys/kernel/random/boot_id)${extra}" >>${MARKERS}/$ELEMENTAL_HOOK_NAME-hook\nsync\n`;
   write(root, 'etc/elemental/hooks/install.d/50-boot-test', hook(' agent=$(systemctl show -P ActiveState elemental-agent.service)'), 0o755);
+  // The install configures the second NIC (eth1, when the guest has one): it gets its address
+  // after the registration, and `run` must send the label templated on it (host information).
+  write(root, 'etc/elemental/hooks/install.d/40-boot-test-nic', [
+    '#!/bin/sh',
+    'set -eu',
+    '[ -e /sys/class/net/eth1 ] || exit 0',
+    'printf "auto eth1\\niface eth1 inet static\\n    address 10.0.3.15/24\\n" >/etc/network/interfaces.d/eth1',
+    'ifup eth1 || { ip link set eth1 up; ip addr replace 10.0.3.15/24 dev eth1; }',
+    '',
+  ].join('\n'), 0o755);
   write(root, 'etc/elemental/hooks/os-version.d/50-boot-test', hook(''), 0o755);
   write(root, 'etc/elemental/hooks/reset.d/50-boot-test', hook(''), 0o755);
   // What an operator at the console would ask the journal before the host goes away.

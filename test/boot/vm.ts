@@ -102,6 +102,15 @@ export interface BootOptions {
   serialLog: string;
   append?: string;
   memoryMiB?: number;
+  /** Virtual CPUs (default 1). */
+  smp?: number;
+  /** SMBIOS tables the guest's firmware gets (`type=1,manufacturer=…`, one -smbios each): real /sys/class/dmi/id. */
+  smbios?: string[];
+  /**
+   * A second NIC (eth1) on a user network of its own (10.0.3.0/24, restrict=on, no forward):
+   * it reaches nothing; it is there to get an address later in the boot (host information).
+   */
+  secondNic?: boolean;
 }
 
 export interface Boot {
@@ -135,13 +144,15 @@ export function boot(opts: BootOptions): Boot {
     '-nographic',
     '-nodefaults',
     '-m', String(opts.memoryMiB ?? 1024),
-    '-smp', '1',
+    '-smp', String(opts.smp ?? 1),
+    ...(opts.smbios ?? []).flatMap((table) => ['-smbios', table]),
     '-kernel', opts.kernel,
     '-initrd', opts.initrd,
     '-append', opts.append ?? DEFAULT_APPEND,
     '-drive', `file=${opts.disk},format=raw,if=virtio`,
     '-netdev', netdev,
     '-device', 'virtio-net-pci,netdev=n0',
+    ...(opts.secondNic ? ['-netdev', 'user,id=n1,restrict=on,net=10.0.3.0/24', '-device', 'virtio-net-pci,netdev=n1,mac=52:54:00:00:03:15'] : []),
     '-serial', `file:${opts.serialLog}`,
     '-monitor', 'none',
   ];
