@@ -10,6 +10,9 @@ import { BUNDLE_BUDGET, budgetLines, bundleSize } from '../test/support/bundle-s
 import { type Journey, type JourneyRunOptions, journey, registeredJourney } from '../test/support/lifecycle';
 import { SEA_PATH, seaUnusable } from '../test/support/sea';
 import { AGENT_PATH, type AgentOptions } from '../test/support/spawn-agent';
+import { SERVER, writeMachine } from '../test/support/machines';
+import { MACHINE, readFacts } from '../src/facts';
+import { hostVariables } from '../src/host-variables';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
 const ITERATIONS = 2000;
@@ -324,7 +327,30 @@ async function bigInputs(setup: NodeSetup): Promise<void> {
   }
 }
 
-/** `npm run bench -- run big` runs only those sections (cold, register, bundle, run, big, soak;
+/**
+ * Reading the host facts and building the variables (SPEC §17), in this process: this machine,
+ * and a recorded rack server's tree. `run` does it before each reconcile of a templated host.
+ */
+function facts(): void {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-facts-'));
+  try {
+    const server = writeMachine(dir, SERVER);
+    for (const [what, sources] of [['this machine', MACHINE], ['a recorded rack server', server]] as const) {
+      const times: number[] = [];
+      for (let i = 0; i < 200; i++) {
+        const start = process.hrtime.bigint();
+        hostVariables(readFacts(sources));
+        times.push(Number(process.hrtime.bigint() - start) / 1e6);
+      }
+      const p50 = median(times);
+      row(`facts read + variables (${what})`, `${p50.toFixed(2)} ms median of 200`, `target < 5 ms: ${verdict(p50 < 5)}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** `npm run bench -- run big` runs only those sections (cold, register, bundle, facts, run, big, soak;
  *  by default all, the soak with the unit's flags only). */
 export async function main(args: string[] = []): Promise<number> {
   const want = (section: string) => args.length === 0 || args.includes(section);
@@ -337,6 +363,7 @@ export async function main(args: string[] = []): Promise<number> {
   if (want('cold')) coldStart();
   if (want('register')) await register();
   if (want('bundle')) bundle();
+  if (want('facts')) facts();
   const setups = nodeSetups();
   if (want('run')) for (const setup of setups) await runLoop(setup);
   if (want('big')) for (const setup of setups) await bigInputs(setup);

@@ -7,7 +7,7 @@
 // the machine allows it. Every step is checked; every wait is bounded. Exit 0 only when all
 // steps happened as expected.
 import { lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { cpus, hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { LABELS, type StoredHost } from '../test/support/elemental-api';
 import { CLOUD_INIT_YAML, CONFIG_PATH, INSTALL_YAML, RESET_YAML, WORK_DIR, type Journey, journey } from '../test/support/lifecycle';
@@ -293,7 +293,14 @@ export async function main(argv: string[] = []): Promise<number> {
   deadline.unref();
 
   say('elemental-agent demo: the Dummy OS plugin lifecycle against a stand-in Elemental API');
-  const j = await journey({ agent: { postInstall: { reboot: true }, postReset: { reboot: true } } });
+  // A templated label and annotation (SPEC §17): they expand to this machine's facts at registration.
+  const j = await journey({
+    agent: { postInstall: { reboot: true }, postReset: { reboot: true } },
+    registration: {
+      hostLabels: { site: 'lab-1', rack: 'r42', threads: '${System Data/CPU/Total Threads}' },
+      hostAnnotations: { 'example.com/owner': 'sre', 'example.com/memory': '${System Data/Memory/Total Usable Bytes}' },
+    },
+  });
   const demo = new Demo(j);
   demoRef = demo;
   let name = '';
@@ -311,6 +318,14 @@ export async function main(argv: string[] = []): Promise<number> {
       s.check(/^elemental-agent \S+ \(commit \S+, \S+\)$/.test(r.stdout.trim()), 'version line');
     });
 
+    await demo.step('facts', async (s) => {
+      const r = await demo.run(s, ['facts']);
+      s.check(r.code === 0, 'exit 0', r.stderr.trim());
+      const lines = r.stdout.split('\n').filter((l) => l.startsWith('${System Data/CPU') || l.startsWith('${System Data/Memory'));
+      for (const l of lines) s.line(l);
+      s.check(lines.length > 0, "this machine's CPU and memory variables");
+    });
+
     await demo.step('register --install', async (s) => {
       const r = await demo.run(s, ['register', '--install']);
       s.check(r.code === 0, 'exit 0', `exit ${r.code}: ${r.stderr.trim().split('\n').at(-1)}`);
@@ -320,6 +335,8 @@ export async function main(argv: string[] = []): Promise<number> {
       const host = demo.host(s, name);
       s.check(/^m-[0-9a-f-]{36}$/.test(name), 'name m-<uuid>', name);
       s.check(host?.labels[LABELS.installed] === 'true', 'installed label');
+      s.check(host?.labels.threads === String(cpus().length), `templated label threads=${cpus().length}`, host?.labels.threads);
+      s.check(/^\d+$/.test(host?.annotations['example.com/memory'] ?? ''), 'templated annotation memory', host?.annotations['example.com/memory']);
       s.check(condition(host, 'RegistrationReady')?.status === 'True', 'RegistrationReady=True');
       s.check(condition(host, 'InstallationReady')?.status === 'True', 'InstallationReady=True');
       const config = demo.file(CONFIG_PATH);
