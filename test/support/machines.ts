@@ -97,7 +97,8 @@ export const SERVER: Machine = {
     }),
     'proc/cpuinfo': cpuinfo(2, 4, 2, 'Intel(R) Xeon(R) Silver 4110 CPU @ 2.10GHz', 'GenuineIntel'),
     'proc/meminfo': meminfo(65_589_892),
-    ...memoryBlocks(0x8000000, 512, 16), // 64 GiB online, 2 GiB offline
+    // x86 uses 2 GiB memory blocks from 64 GiB of RAM on (probe_memory_block_size): 64 GiB online, 2 GiB offline.
+    ...memoryBlocks(0x80000000, 32, 1),
     ...nic('eno1', 'pci0000:00/0000:00:1c.0/0000:01:00.0', 'e4:43:4b:a0:11:20'),
     ...nic('eno2', 'pci0000:00/0000:00:1c.0/0000:01:00.1', 'e4:43:4b:a0:11:21'),
     ...nic('bond0', 'virtual', 'e4:43:4b:a0:11:20'),
