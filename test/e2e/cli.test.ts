@@ -8,7 +8,7 @@ import { AGENT_PATH, runAgent, tempRoot } from '../support/spawn-agent';
 import { withoutTimestamps } from '../support/log-lines';
 import { tempDir } from '../support/temp';
 
-const COMMANDS = ['register', 'install', 'run', 'reset', 'status', 'check', 'version', 'completion', 'help'];
+const COMMANDS = ['register', 'install', 'run', 'reset', 'status', 'facts', 'check', 'version', 'completion', 'help'];
 
 test('the bundle is one executable file with a shebang and only node: built-ins outside it', () => {
   const source = readFileSync(AGENT_PATH, 'utf8');
@@ -56,6 +56,7 @@ const OPTIONS_OF: Record<string, string[]> = {
   run: HOST_OPTIONS,
   reset: HOST_OPTIONS,
   status: ['--json', ...HOST_OPTIONS],
+  facts: ['--json'],
   check: HOST_OPTIONS,
   version: [],
   completion: [],
