@@ -1,6 +1,6 @@
 // `status` (SPEC §15) in each waiting state of a host, against the stand-in, through the built
-// agent. The same runs PRODUCE the README's "When a host is stuck" examples: the last test
-// checks that README.md shows what status prints (names, ports and times aside), and
+// agent. The same runs PRODUCE the examples of docs/operations.md ("When a host is stuck"): the
+// last test checks that the page shows what status prints (names, ports and times aside), and
 // `STATUS_README_UPDATE=1 node test/run.mjs status` writes them there.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -9,7 +9,7 @@ import { WORK_DIR, type Journey, journey, registeredJourney } from '../support/l
 import type { AgentResult } from '../support/spawn-agent';
 import { bootTime } from '../../src/status';
 
-const README = 'README.md';
+const README = 'docs/operations.md';
 const BOOTSTRAP_FILE = '/etc/cloud/cloud.cfg.d/elemental-capi-bootstrap.cfg';
 const SENTINEL = '/run/cluster-api/bootstrap-success.complete';
 
@@ -208,7 +208,7 @@ test('a bad config is one line and exit 1, as for every command', async () => {
   }
 });
 
-// ---- the README's examples ------------------------------------------------------------------
+// ---- the examples of docs/operations.md ------------------------------------------------------------------
 
 /** Names, ports, times and temp dirs vary between runs; the shape of the output does not. */
 function normalise(text: string): string {
@@ -223,7 +223,7 @@ function normalise(text: string): string {
 
 const BLOCK = /<!-- status:([\w-]+) -->\n```console\n\$ elemental-agent status\n([\s\S]*?)```\n/g;
 
-test("README.md 'When a host is stuck' shows what status prints in each state", () => {
+test("docs/operations.md 'When a host is stuck' shows what status prints in each state", () => {
   let readme = readFileSync(README, 'utf8');
   if (process.env.STATUS_README_UPDATE === '1') {
     readme = readme.replace(BLOCK, (block, name: string) => {
@@ -234,11 +234,11 @@ test("README.md 'When a host is stuck' shows what status prints in each state", 
   }
   const shown = new Map([...readme.matchAll(BLOCK)].map((m) => [m[1]!, m[2]!]));
   for (const state of ['not-registered', 'install-hooks', 'bootstrap-run', 'reset-hooks', 'server-unreachable']) {
-    assert.ok(shown.has(state), `README.md has no example of '${state}'`);
+    assert.ok(shown.has(state), `${README} has no example of '${state}'`);
   }
   for (const [name, text] of shown) {
     const out = produced.get(name);
-    assert.ok(out !== undefined, `README.md example '${name}' is not produced by this test`);
+    assert.ok(out !== undefined, `${README} example '${name}' is not produced by this test`);
     assert.fixture(normalise(text), normalise(out));
   }
 });
