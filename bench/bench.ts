@@ -10,6 +10,7 @@ import { BUNDLE_BUDGET, budgetLines, bundleSize } from '../test/support/bundle-s
 import { type Journey, type JourneyRunOptions, journey, registeredJourney } from '../test/support/lifecycle';
 import { SEA_PATH, seaUnusable } from '../test/support/sea';
 import { AGENT_PATH, type AgentOptions } from '../test/support/spawn-agent';
+import { fleetBench } from './fleet';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
 const ITERATIONS = 2000;
@@ -325,8 +326,14 @@ async function bigInputs(setup: NodeSetup): Promise<void> {
 }
 
 /** `npm run bench -- run big` runs only those sections (cold, register, bundle, run, big, soak;
- *  by default all, the soak with the unit's flags only). */
+ *  by default all, the soak with the unit's flags only; `fleet` only when named). */
 export async function main(args: string[] = []): Promise<number> {
+  // The fleet (100 agents, several minutes) runs only when named.
+  if (args.includes('fleet')) {
+    const code = await fleetBench();
+    args = args.filter((a) => a !== 'fleet');
+    if (code !== 0 || args.length === 0) return code;
+  }
   const want = (section: string) => args.length === 0 || args.includes(section);
   const soakTotal = Number(process.env.BENCH_SOAK_ITERATIONS ?? 20_000);
   if (want('soak') && !(Number.isInteger(soakTotal) && soakTotal >= 2 * SOAK_STEP)) {
