@@ -18,14 +18,17 @@ export type RunOutcome = 'reset-triggered' | 'rebooting';
 export async function run(ctx: AgentContext, options: { maxIterations?: number } = {}): Promise<RunOutcome | undefined> {
   log.info(`reconciling host '${ctx.hostname}' every ${formatGoDuration(ctx.config.agent.reconciliation)}`);
   let notFoundExplained = false;
+  // Reconciles that could not reach the server, in a row: they lengthen the wait (back-off).
+  let failures = 0;
   for (let i = 0; options.maxIterations === undefined || i < options.maxIterations; i++) {
-    if (i > 0) await ctx.wait();
+    if (i > 0) await ctx.wait(failures);
     checkStop(ctx.signal);
     let host;
     try {
       host = await patch(ctx, { phase: Phase.running });
     } catch (err) {
       if (err instanceof StopRequested) throw err;
+      failures++;
       log.error(`reconciling: ${errorMessage(err)} (retrying)`);
       // Said once per run of 404s: the retries repeat the line above, not the explanation.
       if (err instanceof ApiError && err.statusCode === 404 && !notFoundExplained) {
@@ -35,6 +38,7 @@ export async function run(ctx: AgentContext, options: { maxIterations?: number }
       continue;
     }
     notFoundExplained = false;
+    failures = 0;
     // Reset is checked before anything else.
     if (host.needsReset) {
       if (await triggerReset(ctx)) return 'reset-triggered';
