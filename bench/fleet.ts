@@ -4,10 +4,10 @@
 // saw. Ctrl-C stops every agent and the stand-in before the bench exits.
 import { type Fleet, type OutageMode, firstReconcileAfter, peakInWindow, registrationCounts, requestsBetween, startFleet, timesToInstalled, waitUntil } from '../test/support/fleet';
 import type { RecordedRequest } from '../test/support/elemental-api';
+import { retryWaitMs } from '../src/agent';
 
 const N = Number(process.env.FLEET_N ?? 100);
 const PERIOD_MS = 2000;
-/** The longest wait between two tries of the agent: the period plus its jitter (src/agent.ts). */
 const OUTAGE_S = Number(process.env.FLEET_OUTAGE_S ?? 30);
 const AFTER_S = Number(process.env.FLEET_AFTER_S ?? 60);
 const STEADY_S = Number(process.env.FLEET_STEADY_S ?? 20);
@@ -113,7 +113,8 @@ async function outage(fleet: Fleet, mode: OutageMode, base: Steady): Promise<voi
   const after = requestsBetween(fleet.api, recovered, recovered + AFTER_S * 1000);
   const during = requestsBetween(fleet.api, down, recovered);
   const peak = peakInWindow(after);
-  const longestBackoffMs = PERIOD_MS * 1.1;
+  // The longest wait between two tries of an agent: the back-off's cap (src/agent.ts).
+  const longestBackoffMs = retryWaitMs(PERIOD_MS, Number.MAX_SAFE_INTEGER, () => 1);
   const bound = 2 * PERIOD_MS + longestBackoffMs;
   const worst = Math.max(...lag);
   const label = mode === 'refuse' ? 'connections refused' : 'every request answered 503';
