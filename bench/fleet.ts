@@ -85,11 +85,14 @@ async function steady(fleet: Fleet): Promise<Steady> {
   const rss = rssSamples.at(-1) ?? [];
   const sum = rss.reduce((a, b) => a + b, 0);
   const bytes = requests.reduce((a, r) => a + r.rawBody.length + r.responseBytes, 0);
+  // Request line and headers as sent (name: value CRLF); the response's are not recorded.
+  const headerBytes = requests.reduce((a, r) => a + `${r.method} ${r.url} HTTP/1.1`.length + 2 + Object.entries(r.headers).reduce((h, [k, v]) => h + k.length + v.length + 4, 0), 0);
   const reconciles = requests.filter((r) => (r.body as { phase?: string } | undefined)?.phase === 'Running').length;
   table(`steady: ${N} × run, reconciliation ${PERIOD_MS / 1000}s, ${STEADY_S} s`, [
     ['requests/s mean (sd; min–max of 1 s windows)', `${mean.toFixed(1)} (${sd.toFixed(1)}; ${Math.min(...perSecond)}–${Math.max(...perSecond)})`, `≈ ${N} agents × requests per reconcile / ${PERIOD_MS / 1000}s`],
     ['requests per reconcile (per agent-period)', `${(requests.length / Math.max(1, reconciles)).toFixed(2)}`],
     ['bodies per reconcile: request + response', `${(bytes / Math.max(1, reconciles)).toFixed(0)} B`],
+    ['request lines + headers per reconcile', `${(headerBytes / Math.max(1, reconciles)).toFixed(0)} B`],
     ['peak requests in 1 s', `${peakInWindow(requests)}`],
     ['RSS summed / per agent (median, max)', `${(sum / 1024).toFixed(0)} MB / ${(pct(rss, 50) / 1024).toFixed(1)} MB, ${(Math.max(...rss) / 1024).toFixed(1)} MB`],
   ]);
