@@ -13,6 +13,7 @@ import { AGENT_PATH, type AgentOptions } from '../test/support/spawn-agent';
 import { SERVER, writeMachine } from '../test/support/machines';
 import { MACHINE, readFacts } from '../src/facts';
 import { hostVariables } from '../src/host-variables';
+import { fleetBench } from './fleet';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
 const ITERATIONS = 2000;
@@ -351,8 +352,14 @@ function facts(): void {
 }
 
 /** `npm run bench -- run big` runs only those sections (cold, register, bundle, facts, run, big, soak;
- *  by default all, the soak with the unit's flags only). */
+ *  by default all, the soak with the unit's flags only; `fleet` only when named). */
 export async function main(args: string[] = []): Promise<number> {
+  // The fleet (100 agents, several minutes) runs only when named.
+  if (args.includes('fleet')) {
+    const code = await fleetBench();
+    args = args.filter((a) => a !== 'fleet');
+    if (code !== 0 || args.length === 0) return code;
+  }
   const want = (section: string) => args.length === 0 || args.includes(section);
   const soakTotal = Number(process.env.BENCH_SOAK_ITERATIONS ?? 20_000);
   if (want('soak') && !(Number.isInteger(soakTotal) && soakTotal >= 2 * SOAK_STEP)) {

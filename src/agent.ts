@@ -37,16 +37,35 @@ export interface AgentContext {
   signal: AbortSignal;
   /** Reads this machine's facts (SPEC §17), for templated labels and host names. */
   readFacts(): HostFacts;
-  /** Waits one reconciliation period (with jitter); throws StopRequested on SIGTERM/SIGINT. */
-  wait(): Promise<void>;
+  /**
+   * Waits one reconciliation period (with jitter), longer after `failures` failures in a row
+   * (see retryWaitMs); throws StopRequested on SIGTERM/SIGINT.
+   */
+  wait(failures?: number): Promise<void>;
 }
 
 /** Up to 10% random extra wait, so a fleet that lost the API does not come back in lockstep. */
 export const JITTER_FRACTION = 0.1;
+/** The longest wait of a failure streak: 8 periods, but never more than a period + 5 min. */
+export const BACKOFF_CAP_PERIODS = 8;
+export const BACKOFF_CAP_EXTRA_MS = 5 * 60_000;
 
-export function reconciliationWaitMs(config: AgentConfig, random: () => number = Math.random): number {
-  const base = durationToMs(config.agent.reconciliation);
-  return Math.round(base + base * JITTER_FRACTION * random());
+export function reconciliationWaitMs(config: AgentConfig, random: () => number = Math.random, failures = 0): number {
+  return retryWaitMs(durationToMs(config.agent.reconciliation), failures, random);
+}
+
+/**
+ * The wait before the next try. Never shorter than the period: no setting or outage makes an
+ * agent ask more often. Routine and after a first failure: the period + up to 10%. From the
+ * second failure in a row: full jitter between the period and a ceiling that doubles with each
+ * failure (2, 4, 8 periods), capped; an outage that failed a whole fleet at once spreads it
+ * over the ceiling instead of bringing it back in lockstep.
+ */
+export function retryWaitMs(periodMs: number, failures: number, random: () => number = Math.random): number {
+  if (failures < 2) return Math.round(periodMs + periodMs * JITTER_FRACTION * random());
+  const cap = Math.min(BACKOFF_CAP_PERIODS * periodMs, periodMs + BACKOFF_CAP_EXTRA_MS);
+  const ceiling = Math.min(periodMs * 2 ** Math.min(failures - 1, 30), cap);
+  return Math.round(periodMs + (ceiling - periodMs) * random());
 }
 
 export interface StartOptions {
@@ -115,7 +134,7 @@ export async function startAgent(options: GlobalOptions, start: StartOptions = {
 async function applyConfig(ctx: AgentContext, config: AgentConfig, plugin?: OsPlugin): Promise<void> {
   ctx.config = config;
   registerSecret(config.registration.token);
-  ctx.wait = () => sleep(reconciliationWaitMs(ctx.config), ctx.signal);
+  ctx.wait = (failures = 0) => sleep(reconciliationWaitMs(ctx.config, Math.random, failures), ctx.signal);
   ensureDir(ctx.root.resolve(config.agent.workDir), WORK_DIR_MODE);
   ctx.plugin = plugin ?? (await loadPlugin(config.agent.osPlugin, ctx.root));
   await ctx.plugin.init({

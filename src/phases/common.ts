@@ -69,8 +69,9 @@ export function reportCondition(ctx: AgentContext, condition: ApiCondition): Pro
 
 /**
  * Runs `attempt` until it succeeds: after each failure logs one line, calls `onFailure`
- * (e.g. to report a condition, best effort) and waits one reconciliation period.
- * StopRequested and FatalError end the loop.
+ * (e.g. to report a condition, best effort) and waits one reconciliation period (longer, with
+ * full jitter, from the second failure in a row: retryWaitMs). StopRequested and FatalError end
+ * the loop.
  */
 export async function retry<T>(
   ctx: AgentContext,
@@ -78,7 +79,7 @@ export async function retry<T>(
   attempt: () => Promise<T>,
   onFailure?: (err: unknown) => Promise<void>,
 ): Promise<T> {
-  for (;;) {
+  for (let failures = 1; ; failures++) {
     checkStop(ctx.signal);
     try {
       return await attempt();
@@ -86,7 +87,7 @@ export async function retry<T>(
       if (err instanceof StopRequested || err instanceof FatalError) throw err;
       log.error(`${what}: ${errorMessage(err)} (retrying)`);
       if (onFailure) await onFailure(err);
-      await ctx.wait();
+      await ctx.wait(failures);
     }
   }
 }

@@ -22,8 +22,10 @@ export async function run(ctx: AgentContext, options: { maxIterations?: number }
   log.info(`reconciling host '${ctx.hostname}' every ${formatGoDuration(ctx.config.agent.reconciliation)}`);
   let notFoundExplained = false;
   const templates = new KeptTemplates(ctx);
+  // Reconciles that could not reach the server, in a row: they lengthen the wait (back-off).
+  let failures = 0;
   for (let i = 0; options.maxIterations === undefined || i < options.maxIterations; i++) {
-    if (i > 0) await ctx.wait();
+    if (i > 0) await ctx.wait(failures);
     checkStop(ctx.signal);
     let host;
     try {
@@ -32,6 +34,7 @@ export async function run(ctx: AgentContext, options: { maxIterations?: number }
       templates.sent(changes);
     } catch (err) {
       if (err instanceof StopRequested) throw err;
+      failures++;
       log.error(`reconciling: ${errorMessage(err)} (retrying)`);
       // Said once per run of 404s: the retries repeat the line above, not the explanation.
       if (err instanceof ApiError && err.statusCode === 404 && !notFoundExplained) {
@@ -41,6 +44,7 @@ export async function run(ctx: AgentContext, options: { maxIterations?: number }
       continue;
     }
     notFoundExplained = false;
+    failures = 0;
     // Reset is checked before anything else.
     if (host.needsReset) {
       if (await triggerReset(ctx)) return 'reset-triggered';

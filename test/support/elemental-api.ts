@@ -88,6 +88,8 @@ export interface RecordedRequest {
   fault?: FaultKind;
   /** Text of an error response (4xx/5xx from the handler), for debugging. */
   errorText?: string;
+  /** Bytes of the response body sent (0 until answered). */
+  responseBytes: number;
 }
 
 export interface StoredCondition extends ApiCondition {
@@ -228,6 +230,10 @@ export interface ElementalApi {
   /** Pending (not yet fully consumed) faults, in the order they are matched. */
   readonly faults: readonly Fault[];
   readonly isUp: boolean;
+  /** TCP connections open now, and the most open at once since the start or resetPeak(). */
+  readonly connections: number;
+  readonly peakConnections: number;
+  resetPeak(): void;
 
   addRegistration(opts?: RegistrationOptions): RegistrationHandle;
   registration(ref: RegRef): RegistrationHandle | undefined;
@@ -480,6 +486,7 @@ class ElementalApiServer implements ElementalApi {
   readonly caCertPem: string | undefined;
   port = 0;
   isUp = false;
+  peakConnections = 0;
 
   private readonly server: http.Server;
   private readonly sockets = new Set<Socket>();
@@ -516,6 +523,7 @@ class ElementalApiServer implements ElementalApi {
     }
     this.server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
+      this.peakConnections = Math.max(this.peakConnections, this.sockets.size);
       socket.on('close', () => this.sockets.delete(socket));
     });
     this.server.on('clientError', (_err, socket) => socket.destroy());
@@ -524,6 +532,14 @@ class ElementalApiServer implements ElementalApi {
 
   get url(): string {
     return `${this.https ? 'https' : 'http'}://127.0.0.1:${this.port}`;
+  }
+
+  get connections(): number {
+    return this.sockets.size;
+  }
+
+  resetPeak(): void {
+    this.peakConnections = this.sockets.size;
   }
 
   get requests(): readonly RecordedRequest[] {
@@ -865,6 +881,7 @@ class ElementalApiServer implements ElementalApi {
       rawBody: '',
       body: undefined,
       status: 0,
+      responseBytes: 0,
     };
     if (route.namespace !== undefined) rec.namespace = route.namespace;
     if (route.registration !== undefined) rec.registration = route.registration;
@@ -904,6 +921,7 @@ class ElementalApiServer implements ElementalApi {
 
   private send(res: http.ServerResponse, rec: RecordedRequest, reply: Reply): void {
     rec.status = reply.status;
+    rec.responseBytes = Buffer.byteLength(reply.body);
     if (reply.status >= 400) rec.errorText = reply.body;
     if (!res.destroyed) {
       res.writeHead(reply.status, { ...reply.headers, 'content-length': String(Buffer.byteLength(reply.body)) });
