@@ -109,8 +109,8 @@ function json(res: http.ServerResponse, status: number, value: unknown): void {
 
 
 /** The shared CONNECT proxy (test/support/connect-proxy.ts), optionally served over TLS with the test certificate. */
-async function connectProxy(upstream: () => number, o: { status?: number; overTls?: boolean } = {}): Promise<ConnectProxy> {
-  const proxy = await startConnectProxy(upstream, { status: o.status, tls: o.overTls ? { key: pki.serverKeyPem, cert: pki.serverCertPem } : undefined });
+async function connectProxy(upstream: () => number, o: { overTls?: boolean } = {}): Promise<ConnectProxy> {
+  const proxy = await startConnectProxy(upstream, { tls: o.overTls ? { key: pki.serverKeyPem, cert: pki.serverCertPem } : undefined });
   closers.push(proxy.close);
   return proxy;
 }
