@@ -304,7 +304,7 @@ function tunnel(socket: Socket | TLSSocket, authority: string, proxy: Proxy): Pr
         if (!m) return failWith(`invalid answer to CONNECT ${authority}`);
         const status = Number(m[1]);
         if (status < 200 || status > 299) {
-          return failWith(`CONNECT ${authority} returned code '${status}'${m[2] ? ` (${printable(m[2], 80)})` : ''}`);
+          return failWith(`CONNECT ${authority} returned code '${status}'${m[2] ? ` (${printable(m[2], 80)})` : ''}${authHint(status, proxy)}`);
         }
         // The TLS client speaks first: nothing may follow the proxy's answer yet.
         if (buffer.length > end + 4) return failWith(`unexpected data after the answer to CONNECT ${authority}`);
@@ -320,6 +320,18 @@ function tunnel(socket: Socket | TLSSocket, authority: string, proxy: Proxy): Pr
     if (proxy.authorization) lines.push(`Proxy-Authorization: ${proxy.authorization}`);
     socket.write(`${lines.join('\r\n')}\r\n\r\n`);
   });
+}
+
+/**
+ * What a refused CONNECT means for the proxy URL's credentials. A CONNECT never reaches the
+ * API, so a 401 is the proxy's too: tinyproxy answers missing credentials with 407 and wrong
+ * ones with 401 Unauthorized.
+ */
+function authHint(status: number, proxy: Proxy): string {
+  if (status !== 407 && status !== 401) return '';
+  return proxy.authorization
+    ? ': the proxy did not accept the user and password in the proxy URL'
+    : ': the proxy asks for a user and password: put them in the proxy URL (http://user:password@host:port, percent-encoded)';
 }
 
 function networkError(err: Error): TransportError {

@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { rmSync, writeFileSync } from 'node:fs';
 import { testPki } from '../support/certs';
-import { deadPort, startConnectProxy } from '../support/connect-proxy';
+import { startTinyproxy, tinyproxyTest } from '../support/tinyproxy';
 import { CA_PATH, CONFIG_PATH, type Journey, WORK_DIR, journey, onlyHost } from '../support/lifecycle';
 
 const TRUST_LINE = /INFO  the registration's config sets no TLS trust \(registration\.caCert, agent\.useSystemCertPool, agent\.insecureSkipTlsVerify\): keeping this host's (\S+)\n/;
@@ -56,7 +56,7 @@ const CASES: Case[] = [
     kept: 'agent.insecureSkipTlsVerify',
   },
   {
-    label: 'caCert file, through the CONNECT proxy',
+    label: 'caCert file, through tinyproxy with proxy credentials',
     registrationYaml: () => `  caCert: ${CA_PATH}\n`,
     agentYaml: '',
     written: () => `    caCert: ${CA_PATH}\n`,
@@ -66,12 +66,11 @@ const CASES: Case[] = [
 ];
 
 for (const c of CASES) {
-  test(`HTTPS, a registration config without trust settings: ${c.label}: register exits 0, run reconciles`, async () => {
-    // Through the proxy the registration URI names localhost on a dead port: only the tunnel
-    // (which goes to the stand-in) reaches the server, and TLS is checked against 'localhost'.
-    const baseUrl = c.proxy ? `https://localhost:${await deadPort()}` : undefined;
-    const j = await journey({ https: true, registration: { baseUrl, registration: { caCert: undefined } } });
-    const proxy = c.proxy ? await startConnectProxy(() => j.api.port) : undefined;
+  const define = c.proxy ? (name: string, fn: () => Promise<void>) => tinyproxyTest(test, name, fn) : test;
+  define(`HTTPS, a registration config without trust settings: ${c.label}: register exits 0, run reconciles`, async () => {
+    const j = await journey({ https: true, registration: { registration: { caCert: undefined } } });
+    // A real proxy tunnels to the host and port asked for (the stand-in) and nothing else.
+    const proxy = c.proxy ? await startTinyproxy({ connectPorts: [j.api.port], basicAuth: { user: 'agent', password: 'proxy-pass-1' } }) : undefined;
     try {
       assert.is(j.reg.response().config?.elemental?.registration?.caCert, undefined, 'the server hands out no caCert');
       writeFileSync(
@@ -79,7 +78,7 @@ for (const c of CASES) {
         `registration:\n  uri: ${j.reg.uri}\n  token: ${j.imageToken}\n${c.registrationYaml(j)}agent:\n  reconciliation: 100ms\n${c.agentYaml}`,
       );
       if (c.label === 'caCert inline' || !c.registrationYaml(j)) rmSync(j.path(CA_PATH));
-      const env = { ...c.env, ...(proxy ? { HTTPS_PROXY: `http://127.0.0.1:${proxy.port}` } : {}) };
+      const env = { ...c.env, ...(proxy ? { HTTPS_PROXY: `http://agent:proxy-pass-1@127.0.0.1:${proxy.port}` } : {}) };
       const r = await j.run(['register'], { env, timeoutMs: 15_000 });
       assert.is(r.code, 0, r.stderr.slice(-2000));
       assert.is(TRUST_LINE.exec(r.stderr)?.[1], c.kept, r.stderr);
@@ -102,8 +101,11 @@ for (const c of CASES) {
       assert.is(j.api.host(j.reg, name)?.phase, 'Running', ran.stderr.slice(-2000));
       assert.not.match(ran.stderr, /TLS handshake/);
       if (proxy) {
-        assert.ok(proxy.seen.length >= 2, 'both commands went through the proxy');
-        assert.ok(proxy.seen.every((s) => s.line === `CONNECT ${new URL(j.reg.uri).host} HTTP/1.1`), JSON.stringify(proxy.seen.map((s) => s.line)));
+        const requests = proxy.requests();
+        assert.ok(requests.length >= 2, 'both commands went through the proxy');
+        assert.ok(requests.every((line) => line === `CONNECT ${new URL(j.reg.uri).host} HTTP/1.1`), JSON.stringify(requests));
+        assert.ok(j.api.requests.length <= requests.length, `every API request came through a tunnel: ${j.api.requests.length} requests, ${requests.length} tunnels`);
+        assert.not.ok(`${r.stderr}${ran.stderr}`.includes('proxy-pass-1'), 'no proxy password in the output');
       }
     } finally {
       await proxy?.close();

@@ -1,6 +1,11 @@
-// A CONNECT proxy on 127.0.0.1 for tests: records each CONNECT and tunnels to `upstream()` on
-// 127.0.0.1 WHATEVER host and port were asked for, so a client whose URL names a dead port only
-// gets through the tunnel. It never connects anywhere else.
+// The project's own CONNECT proxy double, on 127.0.0.1. The proxy journeys (CONNECT tunnel,
+// NO_PROXY, proxy auth, refusals) run against Debian's tinyproxy (test/support/tinyproxy.ts);
+// this double is kept only for what a real proxy cannot be made to do here:
+// - map any name to the test server: it tunnels to `upstream()` on 127.0.0.1 WHATEVER host and
+//   port were asked for, so a URL naming a host no resolver knows (wrong.example, for the TLS
+//   name check) or a dead port still arrives (tinyproxy would resolve and connect to it);
+// - be an https:// proxy (TLS to the proxy itself, TLS in TLS): tinyproxy speaks plain HTTP only.
+// It records each request line and its headers, and never connects anywhere but 127.0.0.1.
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 
@@ -12,8 +17,6 @@ export interface ConnectProxy {
 }
 
 export interface ConnectProxyOptions {
-  /** Answer every request with this status instead of tunnelling (e.g. 407). */
-  status?: number;
   /** Serve the proxy itself over TLS with this key and certificate (an `https://` proxy). */
   tls?: { key: string; cert: string };
 }
@@ -33,9 +36,8 @@ export async function startConnectProxy(upstream: () => number, o: ConnectProxyO
       client.off('data', onData);
       const [line = '', ...headers] = buffer.subarray(0, end).toString('latin1').split('\r\n');
       proxy.seen.push({ line, headers });
-      const status = o.status ?? 200;
-      if (status !== 200 || !line.startsWith('CONNECT ')) {
-        client.end(`HTTP/1.1 ${status} Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n`);
+      if (!line.startsWith('CONNECT ')) {
+        client.end('HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n');
         return;
       }
       const up = net.connect(upstream(), '127.0.0.1', () => {

@@ -19,6 +19,7 @@ import { setDebug, setLogSink } from '../../src/log';
 import { userAgent } from '../../src/version';
 import { testPki } from '../support/certs';
 import { type ConnectProxy, deadPort, startConnectProxy } from '../support/connect-proxy';
+import { type Tinyproxy, type TinyproxyOptions, startTinyproxy, tinyproxyTest } from '../support/tinyproxy';
 import '../support/webcrypto';
 
 
@@ -108,8 +109,15 @@ function json(res: http.ServerResponse, status: number, value: unknown): void {
 
 
 /** The shared CONNECT proxy (test/support/connect-proxy.ts), optionally served over TLS with the test certificate. */
-async function connectProxy(upstream: () => number, o: { status?: number; overTls?: boolean } = {}): Promise<ConnectProxy> {
-  const proxy = await startConnectProxy(upstream, { status: o.status, tls: o.overTls ? { key: pki.serverKeyPem, cert: pki.serverCertPem } : undefined });
+async function connectProxy(upstream: () => number, o: { overTls?: boolean } = {}): Promise<ConnectProxy> {
+  const proxy = await startConnectProxy(upstream, { tls: o.overTls ? { key: pki.serverKeyPem, cert: pki.serverCertPem } : undefined });
+  closers.push(proxy.close);
+  return proxy;
+}
+
+/** tinyproxy (test/support/tinyproxy.ts), stopped with the servers. */
+async function realProxy(o: TinyproxyOptions): Promise<Tinyproxy> {
+  const proxy = await startTinyproxy(o);
   closers.push(proxy.close);
   return proxy;
 }
@@ -657,33 +665,31 @@ test('TLS: an unparsable caCert is an AgentError at construction', () => {
 
 // ---- proxies ------------------------------------------------------------------------------
 
-test('HTTPS_PROXY: CONNECT tunnel, credentials sent, TLS verified against the API name', async () => {
-  const proxy = await connectProxy(() => httpsApi.port);
-  const apiPort = await deadPort(); // only reachable through the proxy
-  const uri = `https://localhost:${apiPort}${REG_PATH}`;
+tinyproxyTest(test, 'HTTPS_PROXY through tinyproxy: CONNECT tunnel, credentials accepted, TLS verified against the API name', async () => {
+  const proxy = await realProxy({ connectPorts: [httpsApi.port], basicAuth: { user: 'agent', password: 'pass-word_1' } });
+  const uri = `https://localhost:${httpsApi.port}${REG_PATH}`;
   httpsApi.route = (_req, res) => json(res, 200, registration);
-  const env = { HTTPS_PROXY: `http://agent:p%40ss-word@127.0.0.1:${proxy.port}`, HTTP_PROXY: 'http://127.0.0.1:1' };
+  const env = { HTTPS_PROXY: `http://agent:pass%2Dword_1@127.0.0.1:${proxy.port}`, HTTP_PROXY: 'http://127.0.0.1:1' };
   const got = await within(client(uri, { caCert: pki.caCertPem, env }).getRegistration());
   assert.equal(got, registration);
-  assert.is(proxy.seen.length, 1);
-  assert.is(proxy.seen[0]?.line, `CONNECT localhost:${apiPort} HTTP/1.1`);
-  assert.ok(proxy.seen[0]?.headers.includes(`Host: localhost:${apiPort}`));
-  const auth = proxy.seen[0]?.headers.find((h) => h.startsWith('Proxy-Authorization: '));
-  assert.is(auth, `Proxy-Authorization: Basic ${Buffer.from('agent:p@ss-word').toString('base64')}`);
+  // tinyproxy checked the credentials itself (wrong ones get 401, see below); '%2D' is decoded
+  // ('@' is no character tinyproxy's BasicAuth line takes: parseProxy's test covers it).
+  assert.equal(proxy.requests(), [`CONNECT localhost:${httpsApi.port} HTTP/1.1`]);
   const seen = httpsApi.seen[0];
   assert.ok(seen);
   assert.is(seen.servername, 'localhost', 'SNI is the API name, not the proxy');
-  assert.is(seen.headers.host, `localhost:${apiPort}`);
+  assert.is(seen.headers.host, `localhost:${httpsApi.port}`);
   assert.is(seen.headers['proxy-authorization'], undefined, 'credentials never reach the API');
   assert.is(seen.url, REG_PATH);
 
   // Through the same tunnel, the wrong CA still fails: verification really happens.
   const err = await rejection(client(uri, { caCert: pki.otherCaCertPem, env }).getRegistration());
   assert.is(err.kind, 'tls');
-  assert.is(proxy.seen.length, 2);
+  assert.is(proxy.requests().length, 2);
   // lower-case variable too.
-  await within(client(uri, { caCert: pki.caCertPem, env: { https_proxy: `127.0.0.1:${proxy.port}` } }).deleteHost('h').catch(() => {}));
-  assert.is(proxy.seen.length, 3);
+  await within(client(uri, { caCert: pki.caCertPem, env: { https_proxy: `agent:pass%2Dword_1@127.0.0.1:${proxy.port}` } }).deleteHost('h').catch(() => {}));
+  assert.is(proxy.requests().length, 3);
+  assert.is(httpsApi.seen.length, 2, 'the registration, then the delete (the wrong-CA attempt never got past TLS)');
 });
 
 test('getBootstrap: a 6 MB config with escapes and non-ASCII arrives byte for byte, over HTTP and HTTPS', async () => {
@@ -711,17 +717,31 @@ test('HTTPS_PROXY over TLS (https:// proxy) tunnels TLS in TLS', async () => {
   assert.is(proxy.seen[0]?.line, `CONNECT localhost:${apiPort} HTTP/1.1`);
 });
 
-test('HTTPS_PROXY refusing CONNECT, or unreachable, is a one-line proxy error without credentials', async () => {
-  const proxy = await connectProxy(() => httpsApi.port, { status: 407 });
-  const env = { HTTPS_PROXY: `http://agent:secret-proxy-pass@127.0.0.1:${proxy.port}` };
-  let err = await rejection(client(httpsUri, { caCert: pki.caCertPem, env }).getRegistration());
+tinyproxyTest(test, "tinyproxy refusing CONNECT (no credentials: 407, wrong ones: 401, a port it does not allow: 403) is one proxy line without credentials", async () => {
+  const proxy = await realProxy({ connectPorts: [httpsApi.port], basicAuth: { user: 'agent', password: 'secret-proxy-pass' } });
+  const at = `proxy http://127.0.0.1:${proxy.port}: CONNECT 127.0.0.1:${httpsApi.port} returned code`;
+  let err = await rejection(client(httpsUri, { caCert: pki.caCertPem, env: { HTTPS_PROXY: `http://127.0.0.1:${proxy.port}` } }).getRegistration());
   assert.is(
     err.message,
-    `getting registration: proxy http://127.0.0.1:${proxy.port}: CONNECT 127.0.0.1:${httpsApi.port} returned code '407' (Proxy Authentication Required)`,
+    `getting registration: ${at} '407' (Proxy Authentication Required): the proxy asks for a user and password: put them in the proxy URL (http://user:password@host:port, percent-encoded)`,
   );
   assert.is(err.kind, 'proxy');
+  err = await rejection(client(httpsUri, { caCert: pki.caCertPem, env: { HTTPS_PROXY: `http://agent:wrong-secret@127.0.0.1:${proxy.port}` } }).getRegistration());
+  assert.is(err.message, `getting registration: ${at} '401' (Unauthorized): the proxy did not accept the user and password in the proxy URL`);
+  assert.is(err.kind, 'proxy');
+  // A port outside its ConnectPort list: tinyproxy's own 403 (its HTML page is not read).
+  const other = await apiServer('https');
+  const env = { HTTPS_PROXY: `http://agent:secret-proxy-pass@127.0.0.1:${proxy.port}` };
+  err = await rejection(client(`https://127.0.0.1:${other.port}${REG_PATH}`, { caCert: pki.caCertPem, env }).getRegistration());
+  assert.is(err.message, `getting registration: proxy http://127.0.0.1:${proxy.port}: CONNECT 127.0.0.1:${other.port} returned code '403' (Access violation)`);
+  assert.is(other.seen.length + httpsApi.seen.length, 0, 'nothing reached a server');
+  assert.is(proxy.requests().length, 3);
+  assert.not.match(proxy.log(), /secret-proxy-pass|wrong-secret/, 'tinyproxy logs no password either');
+});
+
+test('HTTPS_PROXY unreachable, or with an unsupported scheme, is a one-line proxy error without credentials', async () => {
   const dead = await deadPort();
-  err = await rejection(client(httpsUri, { caCert: pki.caCertPem, env: { HTTPS_PROXY: `http://agent:secret-proxy-pass@127.0.0.1:${dead}` } }).getRegistration());
+  const err = await rejection(client(httpsUri, { caCert: pki.caCertPem, env: { HTTPS_PROXY: `http://agent:secret-proxy-pass@127.0.0.1:${dead}` } }).getRegistration());
   assert.is(err.message, `getting registration: proxy http://127.0.0.1:${dead}: connect ECONNREFUSED 127.0.0.1:${dead}`);
   assert.not.ok(err.message.includes('secret-proxy-pass'));
   const bad = constructionError(() => client(httpsUri, { env: { HTTPS_PROXY: 'socks5://u:secret-proxy-pass@127.0.0.1:1080' } }));
@@ -747,18 +767,18 @@ test('HTTP_PROXY: plain http goes to the proxy in absolute form', async () => {
   assert.is(seen[0]?.headers['registration-authorization'], `Bearer ${TOKEN}`);
 });
 
-test('NO_PROXY: a listed host goes straight past the proxy', async () => {
-  const proxy = await connectProxy(() => httpsApi.port);
+tinyproxyTest(test, 'NO_PROXY: a listed host goes straight past tinyproxy', async () => {
+  const proxy = await realProxy({ connectPorts: [httpsApi.port] });
   const uri = `https://localhost:${httpsApi.port}${REG_PATH}`;
   for (const noProxy of ['localhost', '.example.com, localhost', `localhost:${httpsApi.port}`, '*']) {
     await within(client(uri, { caCert: pki.caCertPem, env: { HTTPS_PROXY: `http://127.0.0.1:${proxy.port}`, NO_PROXY: noProxy } }).getRegistration());
   }
   await within(client(httpsUri, { caCert: pki.caCertPem, env: { HTTPS_PROXY: `http://127.0.0.1:${proxy.port}`, no_proxy: '127.0.0.0/8' } }).getRegistration());
-  assert.is(proxy.seen.length, 0);
+  assert.equal(proxy.requests(), [], 'tinyproxy saw no request');
   assert.is(httpsApi.seen.length, 5);
   // A port that does not match: proxied.
   await within(client(uri, { caCert: pki.caCertPem, env: { HTTPS_PROXY: `http://127.0.0.1:${proxy.port}`, NO_PROXY: 'localhost:1' } }).getRegistration());
-  assert.is(proxy.seen.length, 1);
+  assert.equal(proxy.requests(), [`CONNECT localhost:${httpsApi.port} HTTP/1.1`]);
 });
 
 test('proxy selection rules (Go httpproxy semantics)', () => {
@@ -818,8 +838,9 @@ test('debug logs: each request with method, path, status and duration; never tok
   const text = logs.join('');
   assert.match(text, new RegExp(`DEBUG GET ${REG_PATH} -> 200 in \\d+ ms`));
   assert.match(text, new RegExp(`DEBUG POST ${REG_PATH}/hosts -> 201 in \\d+ ms`));
-  assert.match(text, /DEBUG using proxy http:\/\/127\.0\.0\.1:\d+ for https:\/\/localhost:\d+/);
-  for (const forbidden of [TOKEN, 'eyJ', 'Bearer', 'secret-proxy-pass', 'p%40ss-word', 'p@ss-word', 'agent:', '[REDACTED]', 'PRIVATE KEY']) {
+  // (Without tinyproxy only the double's tests used a proxy: any proxy line will do.)
+  assert.match(text, /DEBUG using proxy https?:\/\/(127\.0\.0\.1|localhost):\d+ for https:\/\/\S+/);
+  for (const forbidden of [TOKEN, 'eyJ', 'Bearer', 'secret-proxy-pass', 'wrong-secret', 'pass%2Dword_1', 'pass-word_1', 'agent:', '[REDACTED]', 'PRIVATE KEY']) {
     assert.not.ok(text.includes(forbidden), `logs contain ${forbidden}`);
   }
 });
