@@ -14,6 +14,7 @@ import { SERVER, writeMachine } from '../test/support/machines';
 import { MACHINE, readFacts } from '../src/facts';
 import { hostVariables } from '../src/host-variables';
 import { fleetBench } from './fleet';
+import { startupBench } from './startup';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
 const ITERATIONS = 2000;
@@ -354,6 +355,12 @@ function facts(): void {
 /** `npm run bench -- run big` runs only those sections (cold, register, bundle, facts, run, big, soak;
  *  by default all, the soak with the unit's flags only; `fleet` only when named). */
 export async function main(args: string[] = []): Promise<number> {
+  // The start-up comparison (every runtime, ~1 min) runs only when named.
+  if (args.includes('startup')) {
+    const code = await startupBench();
+    args = args.filter((a) => a !== 'startup');
+    if (code !== 0 || args.length === 0) return code;
+  }
   // The fleet (100 agents, several minutes) runs only when named.
   if (args.includes('fleet')) {
     const code = await fleetBench();

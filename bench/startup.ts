@@ -1,0 +1,108 @@
+// `npm run bench -- startup` (issue 24): what starting the agent costs against the process floor
+// (/bin/true), a Go hello-world (the reference's language; built here when `go` is installed),
+// each runtime's empty script, the JS file without and with Node's compile cache, and the SEA.
+// `version`, median of ROUNDS, all variants interleaved round by round.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+// @ts-expect-error: a plain .mjs module of the project's scripts
+import { DENO_PERMISSIONS, RUNTIMES, ensureRuntime } from '../scripts/runtimes.mjs';
+import { SEA_PATH, seaUnusable } from '../test/support/sea';
+import { AGENT_PATH } from '../test/support/spawn-agent';
+
+interface Variant {
+  name: string;
+  argv: string[];
+  env?: Record<string, string>;
+  /** Runs before each timed run (e.g. emptying the cache for a cold start). */
+  before?: () => void;
+}
+
+const ROUNDS = Math.max(20, Number(process.env.BENCH_ROUNDS ?? 20));
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
+
+function timed(v: Variant): number {
+  v.before?.();
+  const start = process.hrtime.bigint();
+  const r = spawnSync(v.argv[0]!, v.argv.slice(1), { stdio: 'ignore', env: { ...process.env, ...v.env } });
+  if (r.status !== 0) throw new Error(`${v.name}: ${v.argv.join(' ')} exited ${r.status ?? r.signal}`);
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+/** A Go hello-world built with the machine's go, or why there is none. */
+function goHello(dir: string): string | { skip: string } {
+  if (spawnSync('sh', ['-c', 'command -v go'], { stdio: 'ignore' }).status !== 0) return { skip: 'no go on PATH (Debian: apt-get install golang-go)' };
+  writeFileSync(join(dir, 'main.go'), 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("elemental-agent 0.0.0") }\n');
+  writeFileSync(join(dir, 'go.mod'), 'module hello\n\ngo 1.19\n');
+  const out = join(dir, 'hello');
+  const r = spawnSync('go', ['build', '-o', out, '.'], { cwd: dir, encoding: 'utf8', env: { ...process.env, GOCACHE: join(dir, 'gocache'), GOFLAGS: '-mod=mod' } });
+  return r.status === 0 ? out : { skip: `go build failed: ${(r.stderr || '').trim().split('\n')[0]}` };
+}
+
+export async function startupBench(): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-startup-'));
+  const onSigint = () => {
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(130);
+  };
+  process.once('SIGINT', onSigint);
+  try {
+    const bundle = resolve(AGENT_PATH);
+    const runtime = (name: string) => ensureRuntime(RUNTIMES.find((r: { name: string }) => r.name === name), () => undefined) as string;
+    const variants: Variant[] = [{ name: '/bin/true (process floor)', argv: ['/bin/true'] }];
+    const skipped: string[] = [];
+    const go = goHello(dir);
+    if (typeof go === 'string') variants.push({ name: 'Go hello-world', argv: [go] });
+    else skipped.push(`Go hello-world: ${go.skip}`);
+    for (const name of ['node 22', 'node 24']) {
+      const node = runtime(name);
+      const warm = join(dir, `cache-${name.replace(' ', '')}-warm`);
+      const cold = join(dir, `cache-${name.replace(' ', '')}-cold`);
+      variants.push(
+        { name: `${name}: node -e 0`, argv: [node, '-e', '0'] },
+        { name: `${name}: JS file, no compile cache`, argv: [node, bundle, 'version'] },
+        { name: `${name}: JS file, compile cache cold (written)`, argv: [node, bundle, 'version'], env: { NODE_COMPILE_CACHE: cold }, before: () => rmSync(cold, { recursive: true, force: true }) },
+        { name: `${name}: JS file, compile cache warm`, argv: [node, bundle, 'version'], env: { NODE_COMPILE_CACHE: warm } },
+      );
+    }
+    const bun = runtime('bun');
+    const deno = runtime('deno');
+    variants.push(
+      { name: 'bun: bun -e 0', argv: [bun, '-e', '0'] },
+      { name: 'bun: JS file', argv: [bun, bundle, 'version'] },
+      { name: 'deno: deno eval 0', argv: [deno, 'eval', '0'] },
+      { name: 'deno: JS file', argv: [deno, 'run', '--no-prompt', ...DENO_PERMISSIONS, bundle, 'version'] },
+    );
+    const sea = seaUnusable();
+    if (sea) skipped.push(`SEA: ${sea}`);
+    else variants.push({ name: 'SEA (node 24 inside)', argv: [SEA_PATH, 'version'] });
+    for (const v of variants) timed(v); // warms the caches of the warm variants, and the page cache
+    const times = new Map(variants.map((v) => [v.name, [] as number[]]));
+    for (let round = 0; round < ROUNDS; round++) for (const v of variants) times.get(v.name)!.push(timed(v));
+    const m = new Map([...times].map(([name, t]) => [name, median(t)]));
+    console.log(`\nstart-up: \`version\`, median of ${ROUNDS}, interleaved\n\n| variant | median | × /bin/true |\n|---|---|---|`);
+    const floor = m.get('/bin/true (process floor)')!;
+    for (const [name, ms] of m) console.log(`| ${name} | ${ms.toFixed(1)} ms | ${(ms / floor).toFixed(1)} × |`);
+    for (const s of skipped) console.log(`| ${s.split(':')[0]} | skipped: ${s.slice(s.indexOf(':') + 2)} | |`);
+    const ratio = (a: string, b: string) => m.get(a)! / m.get(b)!;
+    const goals: [string, number | undefined, number][] = [
+      ['JS file on node 24, warm cache ≤ 1.05 × node 24 -e 0', ratio('node 24: JS file, compile cache warm', 'node 24: node -e 0'), 1.05],
+      ['SEA ≤ 1.0 × node 24 -e 0', m.has('SEA (node 24 inside)') ? ratio('SEA (node 24 inside)', 'node 24: node -e 0') : undefined, 1.0],
+      [
+        'fastest executable ≤ 3 × Go hello-world',
+        m.has('Go hello-world') ? Math.min(...[...m].filter(([n]) => /JS file|SEA/.test(n)).map(([, v]) => v)) / m.get('Go hello-world')! : undefined,
+        3,
+      ],
+    ];
+    console.log('\n| goal | measured | |\n|---|---|---|');
+    for (const [goal, value, bound] of goals) {
+      console.log(`| ${goal} | ${value === undefined ? 'not measured' : `${value.toFixed(2)} ×`} | ${value === undefined ? '' : value <= bound ? 'ok' : 'MISSED'} |`);
+    }
+    return 0;
+  } finally {
+    process.off('SIGINT', onSigint);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
