@@ -40,8 +40,11 @@ export async function buildSea() {
   try {
     const blob = join(work, 'sea.blob');
     const config = join(work, 'sea-config.json');
-    // No useCodeCache: with it, import() does not work in the SEA, and .js plugins need it.
-    writeFileSync(config, `${JSON.stringify({ main: BUNDLE, output: blob, disableExperimentalSEAWarning: true, execArgv: EXEC_ARGV }, null, 2)}\n`);
+    // useCodeCache: V8's compiled code of the bundle goes into the blob, so the executable starts
+    // without compiling it (version on node 24.22.3: 86 -> 77 ms, node -e 0 77 ms). import() of a
+    // .js plugin still works with it on that node (the lifecycle journeys load one); older nodes
+    // refused it. No useSnapshot: measured slower (112 ms: a 6.8 MB heap to deserialise).
+    writeFileSync(config, `${JSON.stringify({ main: BUNDLE, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, execArgv: EXEC_ARGV }, null, 2)}\n`);
     run(node, ['--experimental-sea-config', config], 'node --experimental-sea-config');
     const agent = join(work, 'elemental-agent-linux-x64');
     copyFileSync(node, agent);
