@@ -6,7 +6,6 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-// @ts-expect-error: a plain .mjs module of the project's scripts
 import { DENO_PERMISSIONS, RUNTIMES, ensureRuntime } from '../scripts/runtimes.mjs';
 import { SEA_PATH, seaUnusable } from '../test/support/sea';
 import { AGENT_PATH } from '../test/support/spawn-agent';
@@ -49,7 +48,11 @@ export async function startupBench(): Promise<number> {
   process.once('SIGINT', onSigint);
   try {
     const bundle = resolve(AGENT_PATH);
-    const runtime = (name: string) => ensureRuntime(RUNTIMES.find((r: { name: string }) => r.name === name), () => undefined) as string;
+    const runtime = (name: string): string => {
+      const found = RUNTIMES.find((r) => r.name === name);
+      if (!found) throw new Error(`no runtime '${name}' in scripts/runtimes.mjs`);
+      return ensureRuntime(found, () => undefined);
+    };
     const variants: Variant[] = [{ name: '/bin/true (process floor)', argv: ['/bin/true'] }];
     const skipped: string[] = [];
     const go = goHello(dir);

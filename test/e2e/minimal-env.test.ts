@@ -7,6 +7,10 @@
 // no node at all. `npm test` runs that case when the SEA is built from the current bundle and
 // skips it otherwise; CI builds it and sets ELEMENTAL_REQUIRE_SEA=1, which makes a missing or
 // stale SEA a failure.
+// Then the arm64 SEA (`npm run build:sea:arm64`) in an arm64 root: the executable, the arm64
+// loader and libraries it links (from Debian's *-arm64-cross packages) and qemu-aarch64-static,
+// the one x64 file, which runs it (`chroot <dir> /usr/bin/qemu-aarch64-static <agent>`: no
+// binfmt_misc needed). Skipped when that SEA or qemu is missing, unless ELEMENTAL_REQUIRE_SEA_ARM64=1.
 // The agent runs through the one spawn helper, in its own UTS namespace (the helper refuses a
 // chroot without one) and its own mount namespace holding a fresh /proc, which dies with it.
 import { test } from 'uvu';
@@ -18,13 +22,15 @@ import { hostname, tmpdir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
 import { LABELS, startElementalApi } from '../support/elemental-api';
 import { CONFIG_PATH, FAST_RECONCILIATION_NS, INSTALL_CONFIG, INSTALL_YAML, WORK_DIR } from '../support/lifecycle';
-import { SEA_PATH, seaUnusable } from '../support/sea';
+import { ARM64_SYSROOT, arm64Runner } from '../../scripts/runtimes.mjs';
+import { SEA_ARM64_PATH, SEA_PATH, seaUnusable } from '../support/sea';
 import { AGENT_PATH, type ChrootOptions, chrootUnavailable, runAgent, startAgent } from '../support/spawn-agent';
 
 const SYSROOT = '/sysroot';
 const NODE_IN_CHROOT = '/usr/local/bin/node';
 const AGENT_IN_CHROOT = '/elemental-agent.js';
 const SEA_IN_CHROOT = '/usr/local/bin/elemental-agent';
+const QEMU_IN_CHROOT = '/usr/bin/qemu-aarch64-static';
 
 /** The libraries `ldd` names for an executable (resolved paths as ldd prints them) and the loader. */
 function sharedLibraries(executable: string): string[] {
@@ -37,6 +43,26 @@ function sharedLibraries(executable: string): string[] {
     if (m?.[1] && isAbsolute(m[1])) libs.add(m[1]);
   }
   if (![...libs].some((l) => /\bld-linux|\bld-musl|\/ld-/.test(l))) throw new Error(`ldd named no dynamic loader:\n${ldd.stdout}`);
+  return [...libs];
+}
+
+/**
+ * The same for an arm64 executable, asked of the arm64 loader (`ld.so --list`) under qemu. Its
+ * paths are the guest's (/lib/libc.so.6): each is [inside the chroot, the file under ARM64_SYSROOT].
+ */
+function arm64SharedLibraries(executable: string, qemu: string[]): [inside: string, from: string][] {
+  const loader = join(ARM64_SYSROOT, 'lib/ld-linux-aarch64.so.1');
+  const list = spawnSync(qemu[0]!, [...qemu.slice(1), loader, '--list', executable], { encoding: 'utf8', timeout: 60_000 });
+  if (list.status !== 0) throw new Error(`ld.so --list ${executable} failed: ${list.stderr || list.error?.message}`);
+  const libs = new Map<string, string>([['/lib/ld-linux-aarch64.so.1', loader]]);
+  for (const line of list.stdout.split('\n')) {
+    const m = /=>\s*(\/\S+)/.exec(line);
+    if (!m?.[1] || m[1].startsWith(`${ARM64_SYSROOT}/`)) continue; // the loader, already named
+    const from = join(ARM64_SYSROOT, m[1]);
+    if (!existsSync(from)) throw new Error(`${executable} links ${m[1]}, not under ${ARM64_SYSROOT}`);
+    libs.set(m[1], from);
+  }
+  if (!libs.has('/lib/libc.so.6')) throw new Error(`ld.so --list named no libc:\n${list.stdout}`);
   return [...libs];
 }
 
@@ -67,7 +93,7 @@ function countFiles(dir: string): { files: number; bytes: number } {
  * Build a minimal chroot: `files` (path inside → file here; the first is the executable), the
  * executable's libraries and the loader, passwd/group, /tmp, /proc.
  */
-function buildChroot(files: [inside: string, from: string][]): Chroot {
+function buildChroot(files: [inside: string, from: string][], libraries = sharedLibraries(files[0]![1]).map((lib): [string, string] => [lib, lib])): Chroot {
   const dir = mkdtempSync(join(tmpdir(), 'elemental-chroot-'));
   const put = (inside: string, from: string, mode: number): void => {
     mkdirSync(dirname(join(dir, inside)), { recursive: true, mode: 0o755 });
@@ -75,7 +101,7 @@ function buildChroot(files: [inside: string, from: string][]): Chroot {
     chmodSync(join(dir, inside), mode);
   };
   for (const [inside, from] of files) put(inside, from, 0o755);
-  for (const lib of sharedLibraries(files[0]![1])) put(lib, lib, 0o755);
+  for (const [inside, from] of libraries) put(inside, from, 0o755);
   mkdirSync(join(dir, 'etc'), { recursive: true, mode: 0o755 }); // recursive: a node installed under /etc or /tmp already made it
   writeFileSync(join(dir, 'etc/passwd'), 'root:x:0:0:root:/root:/sbin/nologin\n');
   writeFileSync(join(dir, 'etc/group'), 'root:x:0:\n');
@@ -164,11 +190,13 @@ async function registerInstallIn(chroot: Chroot, spawn: Omit<ChrootOptions, 'dir
 
 const NODE_TEST = 'register --install in a chroot with only node and the bundle';
 const SEA_TEST = 'register --install in a chroot with only the SEA: no node at all';
+const ARM64_TEST = 'register --install in an arm64 chroot with only the arm64 SEA, under qemu-user';
 const unavailable = chrootUnavailable();
 if (unavailable) {
   console.log(`SKIP minimal-env: ${unavailable}`);
   test.skip(NODE_TEST, () => undefined);
   test.skip(SEA_TEST, () => undefined);
+  test.skip(ARM64_TEST, () => undefined);
 } else {
   test(NODE_TEST, async () => {
     const chroot = buildChroot([
@@ -202,6 +230,35 @@ if (unavailable) {
       await registerInstallIn(chroot, { runtime: [], agent: SEA_IN_CHROOT });
     });
   }
+
+  const runner = arm64Runner();
+  const arm64 = seaUnusable(SEA_ARM64_PATH) ?? runner.problem;
+  if (arm64 && process.env.ELEMENTAL_REQUIRE_SEA_ARM64 !== '1') {
+    console.log(`SKIP minimal-env arm64 SEA: ${arm64}`);
+    test.skip(ARM64_TEST, () => undefined);
+  } else {
+    test(ARM64_TEST, async () => {
+      assert.is(arm64, undefined, `ELEMENTAL_REQUIRE_SEA_ARM64=1: ${arm64}`);
+      const qemu = runner.prefix as string[];
+      const files: [string, string][] = [[SEA_IN_CHROOT, SEA_ARM64_PATH]];
+      // On an arm64 machine the executable runs itself; elsewhere the static qemu goes in the root.
+      const emulator = qemu.length ? findOnPath(qemu[0]!) : undefined;
+      if (emulator) files.push([QEMU_IN_CHROOT, emulator]);
+      const chroot = buildChroot(files, qemu.length ? arm64SharedLibraries(SEA_ARM64_PATH, qemu) : undefined);
+      const names = fileNames(chroot.dir);
+      assert.not.ok(names.some((n) => /^(node|nodejs|bun|deno)$|\.js$/.test(n)), `no JavaScript runtime nor script in the root: ${names.join(', ')}`);
+      assert.not.ok(names.some((n) => /x86[-_]64/.test(n)), `no x64 loader nor library in the root: ${names.join(', ')}`);
+      console.log(`\n  arm64 SEA root: ${chroot.files} files, ${(chroot.bytes / 1e6).toFixed(1)} MB (${names.join(', ')})`);
+      await registerInstallIn(chroot, { runtime: emulator ? [QEMU_IN_CHROOT] : [], agent: SEA_IN_CHROOT });
+    });
+  }
+}
+
+/** The file `name` runs as on PATH (resolved through symlinks). */
+function findOnPath(name: string): string {
+  const r = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
+  if (r.status !== 0 || !r.stdout.trim()) throw new Error(`${name} is not on PATH`);
+  return realpathSync(r.stdout.trim());
 }
 
 test.run();
