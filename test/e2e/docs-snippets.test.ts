@@ -17,7 +17,7 @@ const RULES: { pattern: RegExp; skip?: string }[] = [
   { pattern: /^elemental-agent facts( --json)?$/ },
   { pattern: /^elemental-agent status$/, skip: 'needs a registered host and its server: test/e2e/status.test.ts runs it in every state' },
   { pattern: /^npm ci && npm (run demo|test|run build|run build:sea)$/, skip: 'the suites and builds themselves (CI runs them)' },
-  { pattern: /^npm run build:sea:arm64$/, skip: 'a build (CI runs it; test/e2e/minimal-env.test.ts runs its output)' },
+  { pattern: /^npm run build:(sea:arm64|bun)$/, skip: 'a build (CI runs it; test/e2e/minimal-env.test.ts runs its output)' },
   { pattern: /^npm run test:(runtimes|boot)$|^sudo npm run test:boot$|^node test\/run\.mjs \w+$/, skip: 'a test suite (CI runs it)' },
   { pattern: /^(sudo )?examples\/install\.sh \S+$/, skip: 'installs into an image root: test/e2e/examples.test.ts runs it against temp dirs' },
   { pattern: /^install -m 0755 dist\/\S+ \/usr\/local\/bin\/elemental-agent$/, skip: 'writes /usr/local/bin of this machine' },

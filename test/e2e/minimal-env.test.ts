@@ -11,6 +11,8 @@
 // loader and libraries it links (from Debian's *-arm64-cross packages) and qemu-aarch64-static,
 // the one x64 file, which runs it (`chroot <dir> /usr/bin/qemu-aarch64-static <agent>`: no
 // binfmt_misc needed). Skipped when that SEA or qemu is missing, unless ELEMENTAL_REQUIRE_SEA_ARM64=1.
+// Then the Bun executable (`npm run build:bun`) alone in a root: skipped when missing or stale,
+// unless ELEMENTAL_REQUIRE_BUN_EXE=1.
 // The agent runs through the one spawn helper, in its own UTS namespace (the helper refuses a
 // chroot without one) and its own mount namespace holding a fresh /proc, which dies with it.
 import { test } from 'uvu';
@@ -23,7 +25,7 @@ import { dirname, isAbsolute, join } from 'node:path';
 import { LABELS, startElementalApi } from '../support/elemental-api';
 import { CONFIG_PATH, FAST_RECONCILIATION_NS, INSTALL_CONFIG, INSTALL_YAML, WORK_DIR } from '../support/lifecycle';
 import { ARM64_SYSROOT, arm64Runner } from '../../scripts/runtimes.mjs';
-import { SEA_ARM64_PATH, SEA_PATH, seaUnusable } from '../support/sea';
+import { BUN_EXE_PATH, SEA_ARM64_PATH, SEA_PATH, bunExecutableUnusable, seaUnusable } from '../support/sea';
 import { AGENT_PATH, type ChrootOptions, chrootUnavailable, runAgent, startAgent } from '../support/spawn-agent';
 
 const SYSROOT = '/sysroot';
@@ -191,12 +193,14 @@ async function registerInstallIn(chroot: Chroot, spawn: Omit<ChrootOptions, 'dir
 const NODE_TEST = 'register --install in a chroot with only node and the bundle';
 const SEA_TEST = 'register --install in a chroot with only the SEA: no node at all';
 const ARM64_TEST = 'register --install in an arm64 chroot with only the arm64 SEA, under qemu-user';
+const BUN_EXE_TEST = 'register --install in a chroot with only the Bun executable';
 const unavailable = chrootUnavailable();
 if (unavailable) {
   console.log(`SKIP minimal-env: ${unavailable}`);
   test.skip(NODE_TEST, () => undefined);
   test.skip(SEA_TEST, () => undefined);
   test.skip(ARM64_TEST, () => undefined);
+  test.skip(BUN_EXE_TEST, () => undefined);
 } else {
   test(NODE_TEST, async () => {
     const chroot = buildChroot([
@@ -250,6 +254,21 @@ if (unavailable) {
       assert.not.ok(names.some((n) => /x86[-_]64/.test(n)), `no x64 loader nor library in the root: ${names.join(', ')}`);
       console.log(`\n  arm64 SEA root: ${chroot.files} files, ${(chroot.bytes / 1e6).toFixed(1)} MB (${names.join(', ')})`);
       await registerInstallIn(chroot, { runtime: emulator ? [QEMU_IN_CHROOT] : [], agent: SEA_IN_CHROOT });
+    });
+  }
+
+  const bunExe = bunExecutableUnusable();
+  if (bunExe && process.env.ELEMENTAL_REQUIRE_BUN_EXE !== '1') {
+    console.log(`SKIP minimal-env Bun executable: ${bunExe}`);
+    test.skip(BUN_EXE_TEST, () => undefined);
+  } else {
+    test(BUN_EXE_TEST, async () => {
+      assert.is(bunExe, undefined, `ELEMENTAL_REQUIRE_BUN_EXE=1: ${bunExe}`);
+      const chroot = buildChroot([[SEA_IN_CHROOT, BUN_EXE_PATH]]);
+      const names = fileNames(chroot.dir);
+      assert.not.ok(names.some((n) => /^(node|nodejs|bun|deno)$|\.js$/.test(n)), `no JavaScript runtime nor script in the root: ${names.join(', ')}`);
+      console.log(`\n  Bun executable root: ${chroot.files} files, ${(chroot.bytes / 1e6).toFixed(1)} MB (${names.join(', ')})`);
+      await registerInstallIn(chroot, { runtime: [], agent: SEA_IN_CHROOT });
     });
   }
 }

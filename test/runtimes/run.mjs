@@ -1,12 +1,14 @@
 // `npm run test:runtimes`: the e2e journeys (lifecycle, bad input, signals, and a subset of the
 // fault table) run the built bundle under every runtime of scripts/runtimes.mjs — Node 18, 20,
-// 22, 24, Bun, Deno — and, when it is built and current, the SEA (dist/elemental-agent-linux-x64).
+// 22, 24, Bun, Deno — and, when they are built and current, the SEA (dist/elemental-agent-linux-x64)
+// and the Bun executable (dist/elemental-agent-bun-linux-x64).
 // The bundle runs as an image carries it: a copy named elemental-agent, in a directory with no
 // package.json (dist/ has one saying commonjs, which an image does not).
 // Missing runtimes are installed first (pinned, into a cache outside the project). Prints a table:
 // runtime, version, journeys passed, and the cold start of `version` against that runtime's own
 // empty script.
-// Usage: node test/runtimes/run.mjs [runtime name ...]   (e.g. `bun deno`, `node 18`, `sea`)
+// Usage: node test/runtimes/run.mjs [runtime name ...]   (e.g. `bun deno`, `node 18`, `sea`,
+// `executable`: the Bun executable)
 // RUNTIMES_ROUNDS (cold start rounds, default 10), RUNTIMES_CONCURRENCY (runtimes at a time,
 // default 2), FAULTS_KINDS (the fault subset, default below), FAULTS_CONCURRENCY (default 2).
 import { spawnSync } from 'node:child_process';
@@ -15,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { RUNTIME_PROBE, RUNTIMES, SEA_NODE, ensureRuntime } from '../../scripts/runtimes.mjs';
 import { SEA_PATH, seaEmbeds } from '../../scripts/build-sea.mjs';
+import { BUN_EXE_PATH, BUN_RUNTIME, bunExecutableUnusable } from '../../scripts/build-bun.mjs';
 import { bundleTests, findTests, root, runUvu } from '../uvu.mjs';
 
 const JOURNEYS = ['e2e/lifecycle', 'e2e/bad-input', 'e2e/signals', 'e2e/faults'];
@@ -57,8 +60,13 @@ function targets(state, bundle) {
     else if (!seaEmbeds()) state.notes.push('SEA: dist/elemental-agent-linux-x64 holds an older bundle, not in the table (npm run build:sea)');
     else {
       const node = ensureRuntime(SEA_NODE);
-      rows.push({ name: 'SEA', reports: SEA_NODE.reports, floor: [node], env: { AGENT_EXECUTABLE: SEA_PATH }, agent: [SEA_PATH], sea: true });
+      rows.push({ name: 'SEA', reports: SEA_NODE.reports, floor: [node], env: { AGENT_EXECUTABLE: SEA_PATH }, agent: [SEA_PATH], executable: true });
     }
+  }
+  if (picked('bun executable')) {
+    const unusable = bunExecutableUnusable();
+    if (unusable) state.notes.push(`Bun executable: ${unusable}, not in the table`);
+    else rows.push({ name: 'Bun executable', reports: BUN_RUNTIME.reports, floor: [ensureRuntime(BUN_RUNTIME)], env: { AGENT_EXECUTABLE: BUN_EXE_PATH }, agent: [BUN_EXE_PATH], executable: true });
   }
   return rows;
 }
@@ -76,7 +84,7 @@ async function journeys(row, outdir, state) {
 /** What the runtime says it is (from inside a script), and `version`'s cold start against its floor. */
 function coldStart(row, state) {
   const env = { ...process.env, ...state.cacheEnv };
-  const version = row.sea ? sh([row.floor[0], state.probe], { env }).stdout.trim() : sh([...row.floor, state.probe], { env }).stdout.trim();
+  const version = row.executable ? sh([row.floor[0], state.probe], { env }).stdout.trim() : sh([...row.floor, state.probe], { env }).stdout.trim();
   const empty = [...row.floor, state.empty];
   const agent = [...row.agent, 'version'];
   timed(empty, env); // first runs fill Deno's and Bun's caches
@@ -103,7 +111,7 @@ export async function main() {
     chmodSync(bundle, 0o755);
     const rows = targets(state, bundle);
     if (rows.length === 0) {
-      console.error(`no runtime matches ${wanted.join(', ')} (known: ${RUNTIMES.map((r) => r.name).join(', ')}, sea)`);
+      console.error(`no runtime matches ${wanted.join(', ')} (known: ${RUNTIMES.map((r) => r.name).join(', ')}, sea, bun executable)`);
       return 2;
     }
     mkdirSync(join(scratch, 'deno'));
@@ -136,7 +144,7 @@ export async function main() {
         right ? c.version : `${c.version} (expected ${row.reports})`,
         `${j.passed}/${j.total}${j.ok ? '' : ' FAILED'}`,
         `${c.start.toFixed(1)} ms`,
-        `${c.floor.toFixed(1)} ms${row.sea ? ' (node, empty script)' : ''}`,
+        `${c.floor.toFixed(1)} ms${row.executable ? ` (${row.name === 'SEA' ? 'node' : 'bun'}, empty script)` : ''}`,
         `${(c.start / c.floor).toFixed(2)} ×`,
       ]);
     }
