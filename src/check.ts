@@ -9,6 +9,7 @@ import { HostRoot } from './fs';
 import { Identity, PENDING_REGISTRATION_FILE, loadPendingRegistration } from './identity';
 import { log, registerSecret, setDebug } from './log';
 import type { GlobalOptions } from './options';
+import { writeStdout } from './output';
 import { externalPluginFile, isExternalPlugin, loadPlugin } from './plugins';
 import { stopSignal } from './signals';
 
@@ -60,6 +61,6 @@ export async function checkCommand(options: GlobalOptions, env: NodeJS.ProcessEn
   for (const problem of problems) log.error(problem);
   if (problems.length > 0) return ExitCode.fatal;
   const key = checked.some((c) => c.startsWith('private key')) ? '' : ', no private key (not registered yet)';
-  process.stdout.write(`check: OK: ${checked.join(', ')}${key}\n`);
+  writeStdout(`check: OK: ${checked.join(', ')}${key}\n`);
   return ExitCode.ok;
 }

@@ -13,6 +13,7 @@ import { editDistance } from './edit-distance';
 import type { CompletionSpec } from './completion';
 import { StopRequested, stopExitCode } from './signals';
 import { DEFAULT_CONFIG_PATH, type GlobalOptions, withLocalPaths } from './options';
+import { writeStderr, writeStdout } from './output';
 
 const PROGRAM = 'elemental-agent';
 
@@ -140,7 +141,7 @@ const COMMANDS: CommandSpec[] = [
     argWords: () => ['bash', 'zsh', 'fish'],
     run: async ({ args }) => {
       const { completionScript } = await import('./completion');
-      process.stdout.write(completionScript(args[0]!, completionSpec()));
+      writeStdout(completionScript(args[0]!, completionSpec()));
       return ExitCode.ok;
     },
   },
@@ -153,14 +154,14 @@ const COMMANDS: CommandSpec[] = [
     argWords: () => COMMANDS.map((c) => c.name),
     run: ({ args }) => {
       const name = args[0];
-      process.stdout.write(name === undefined ? rootHelp() : commandHelp(findCommand(name)));
+      writeStdout(name === undefined ? rootHelp() : commandHelp(findCommand(name)));
       return ExitCode.ok;
     },
   },
 ];
 
 function printVersion(): number {
-  process.stdout.write(`${versionLine()}\n`);
+  writeStdout(`${versionLine()}\n`);
   return ExitCode.ok;
 }
 
@@ -272,7 +273,7 @@ function completionSpec(): CompletionSpec {
 async function report(err: unknown, root: string, command: string | undefined): Promise<number> {
   if (err instanceof StopRequested) return stopExitCode() ?? ExitCode.sigterm;
   if (err instanceof UsageError) {
-    process.stderr.write(`${PROGRAM}: ${err.message} (see '${PROGRAM} ${command ? `help ${command}` : '--help'}')\n`);
+    writeStderr(`${PROGRAM}: ${err.message} (see '${PROGRAM} ${command ? `help ${command}` : '--help'}')\n`);
     return ExitCode.usage;
   }
   const { isDebug, log } = await import('./log');
@@ -302,7 +303,7 @@ export async function main(argv: string[]): Promise<number> {
       const stray = Object.keys(options).find((name) => name !== '--' && !cli.globalCommand.hasOption(name));
       if (stray) throw new UsageError(`unknown option '${stray.length > 1 ? '--' : '-'}${stray}'`);
       if (options.version && !options.help) return printVersion();
-      process.stdout.write(rootHelp());
+      writeStdout(rootHelp());
       return ExitCode.ok;
     }
     const command = findCommand(matched.name);
@@ -316,7 +317,7 @@ export async function main(argv: string[]): Promise<number> {
       throw new UsageError(`${text.charAt(0).toLowerCase()}${text.slice(1)}`);
     }
     if (options.help) {
-      process.stdout.write(commandHelp(command));
+      writeStdout(commandHelp(command));
       return ExitCode.ok;
     }
     if (options.version) return printVersion();
@@ -342,7 +343,7 @@ export async function main(argv: string[]): Promise<number> {
 main(process.argv).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(`${PROGRAM}: ${errorMessage(err)}\n`);
+    writeStderr(`${PROGRAM}: ${errorMessage(err)}\n`);
     process.exit(ExitCode.fatal);
   },
 );

@@ -5,6 +5,7 @@
 // (`Product/SerialNumber`, `CPU/TotalCores`). Values are strings in its formats: integers in
 // decimal, booleans `true`/`false`, sizes in bytes.
 import { type DmiFile, type HostFacts, type Nic, type Disk } from './facts';
+import { writeStdout } from './output';
 
 export interface Variable {
   /** Its names: the older stack's first, then the newer family's and other aliases. */
@@ -139,7 +140,7 @@ export async function factsCommand(options: { json: boolean }): Promise<number> 
   const variables = [...new Set(hostVariables(readFacts()).values())];
   if (options.json) {
     const all = Object.fromEntries(variables.flatMap((v) => v.names.map((name) => [name, v.value ?? null])));
-    process.stdout.write(`${JSON.stringify(all, null, 2)}\n`);
+    writeStdout(`${JSON.stringify(all, null, 2)}\n`);
     return 0;
   }
   const lines = [
@@ -152,6 +153,6 @@ export async function factsCommand(options: { json: boolean }): Promise<number> 
     lines.push(`${first}${aliases.length ? ` (${aliases.join(', ')})` : ''}: ${value}`);
   }
   lines.push('# Also: ${Random/UUID}, ${Random/Hex/<1-32>}, ${Random/Int/<max>} (drawn once, at registration).');
-  process.stdout.write(`${lines.join('\n')}\n`);
+  writeStdout(`${lines.join('\n')}\n`);
   return 0;
 }

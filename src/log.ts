@@ -3,8 +3,10 @@
 // and private keys never reach journald, a serial console or a support bundle.
 import { createConsola, type ConsolaInstance, type LogObject } from 'consola/core';
 import { fstatSync } from 'node:fs';
+import { isatty } from 'node:tty';
 import { format } from 'node:util';
 import { ANY_CONTROL_BUT_NEWLINE, escapeChar } from './errors';
+import { writeStderr } from './output';
 
 const REDACTED = '[REDACTED]';
 const secrets = new Set<string>();
@@ -70,11 +72,10 @@ function stderrFacts(): StderrFacts {
       /* no fd 2 */
     }
   }
-  return { isTTY: process.stderr.isTTY === true, devIno, journalStream };
+  return { isTTY: isatty(2), devIno, journalStream };
 }
 
 let style: LogStyle | undefined;
-const writeStderr = (line: string) => process.stderr.write(line);
 
 /** Decorates each line of `text` (a stack trace under --debug is several) for the current style. */
 export function renderLines(level: string, text: string, how: LogStyle, o: { colour?: boolean; now?: Date } = {}): string {

@@ -13,6 +13,7 @@ import { SystemHost } from './host';
 import { Identity, PENDING_REGISTRATION_FILE } from './identity';
 import { log, registerSecret, setDebug } from './log';
 import { type GlobalOptions, shownUri, startLine } from './options';
+import { writeStdout } from './output';
 import { IN_PLACE_UPDATE_PENDING } from './phases/os-version';
 import { BOOTSTRAP_SENTINEL } from './phases/bootstrap';
 import { BOOTSTRAP_PATHS, INSTALL_FILE, OS_VERSION_FILE, RESET_FILE, RESET_SENTINEL_FILE } from './plugins/dummy';
@@ -378,6 +379,6 @@ export async function statusCommand(options: GlobalOptions, flags: { json: boole
   registerSecret(config.registration.token);
   log.info(startLine(options, config));
   const report = await hostStatus(options, config);
-  process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
+  writeStdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
   return report.registered && report.serverAnswered ? ExitCode.ok : ExitCode.fatal;
 }

@@ -1,5 +1,5 @@
-// `npm run test:runtimes`: the e2e journeys (lifecycle, bad input, signals, and a subset of the
-// fault table) run the built bundle under every runtime of scripts/runtimes.mjs — Node 18, 20,
+// `npm run test:runtimes`: the e2e journeys (lifecycle, bad input, signals, output, and a subset
+// of the fault table) run the built bundle under every runtime of scripts/runtimes.mjs — Node 18, 20,
 // 22, 24, Bun, Deno — and, when they are built and current, the SEA (dist/elemental-agent-linux-x64)
 // and the Bun executable (dist/elemental-agent-bun-linux-x64).
 // The bundle runs as an image carries it: a copy named elemental-agent, in a directory with no
@@ -20,7 +20,7 @@ import { SEA_PATH, seaEmbeds } from '../../scripts/build-sea.mjs';
 import { BUN_EXE_PATH, BUN_RUNTIME, bunExecutableUnusable } from '../../scripts/build-bun.mjs';
 import { bundleTests, findTests, root, runUvu } from '../uvu.mjs';
 
-const JOURNEYS = ['e2e/lifecycle', 'e2e/bad-input', 'e2e/signals', 'e2e/faults'];
+const JOURNEYS = ['e2e/lifecycle', 'e2e/bad-input', 'e2e/signals', 'e2e/faults', 'e2e/output'];
 // The fault that exercises the runtimes' own HTTP stacks most (a status is the same everywhere):
 // a body cut off mid-way, at every call of every command; plus the fault file's lost-answer tests,
 // which also hang a request past the agent's timeout. (The table's hang cases give every request

@@ -73,6 +73,11 @@ export interface AgentOptions {
   machine?: string;
   /** Send the agent's stderr to this file (e.g. to know its device and inode); `stderr` is read from it. */
   stderrFile?: string;
+  /**
+   * A command the agent's argv is appended to, run inside the UTS namespace: one that hands the
+   * agent a particular stdout (test/e2e/output.test.ts) and then execs or forks it.
+   */
+  wrapper?: string[];
 }
 
 export interface ChrootOptions {
@@ -276,7 +281,8 @@ export function startAgent(args: string[], options: AgentOptions): RunningAgent 
     if (value !== undefined) env[key] = value;
   }
   env.PATH = `${shimDir}:${options.env?.PATH ?? process.env.PATH ?? '/usr/bin:/bin'}`;
-  const agentArgv = chrootArgv ?? [...runtime, ...(options.nodeArgs ?? []), agentPath, '--root', options.root, ...args];
+  if (options.wrapper && chrootArgv) throw new Error('spawnAgent: wrapper and chroot do not combine');
+  const agentArgv = chrootArgv ?? [...(options.wrapper ?? []), ...runtime, ...(options.nodeArgs ?? []), agentPath, '--root', options.root, ...args];
   const isolatedUts = chrootArgv || options.machine ? true : !options.noUnshare && canUnshareUts();
   if (options.machine && machineUnavailable()) throw new Error(`spawnAgent: ${machineUnavailable()}`);
   const argv = options.machine
